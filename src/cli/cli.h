@@ -1,0 +1,34 @@
+/* The command-line front end: one file per command family, each exporting
+ * one struct cli_cmd that moat.c lists. */
+#ifndef MOAT_CLI_CLI_H
+#define MOAT_CLI_CLI_H
+
+/* Exit codes every command uses. */
+enum {
+	MOAT_EXIT_OK = 0,	/* done, or the thing checked is fine */
+	MOAT_EXIT_BAD = 1,	/* the thing checked is wrong */
+	MOAT_EXIT_USAGE = 2,	/* usage or environment error */
+};
+
+#define MOAT_DEFAULT_CONFIG "/etc/moat/moat.hcl"
+
+struct cli_cmd {
+	const char *name;
+	const char *summary;	/* one line for `moat help` */
+	const char *help;	/* the whole text for `moat help NAME` */
+	int (*run)(int argc, char **argv);	/* argv[0] is the name */
+};
+
+extern const struct cli_cmd cli_cmd_check;
+extern const struct cli_cmd cli_cmd_config;
+extern const struct cli_cmd cli_cmd_help;
+
+/* The table, NULL-terminated, in the order `moat help` lists them. */
+extern const struct cli_cmd *const cli_cmds[];
+
+const struct cli_cmd *cli_find(const char *name);
+/* Prints "moat NAME: msg" and a hint to stderr; returns MOAT_EXIT_USAGE. */
+int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,172 @@
+/* Address, endpoint, interface-name and key syntax. */
+#include "config/addr.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool addr_parse(const char *s, unsigned flags, struct cfg_prefix *p,
+		const char **why)
+{
+	char buf[64];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	int max;
+
+	memset(p, 0, sizeof(*p));
+	if (n == 0 || n >= sizeof(buf)) {
+		*why = "not an IP address";
+		return false;
+	}
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (inet_pton(AF_INET, buf, p->addr) == 1) {
+		p->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, p->addr) == 1) {
+		p->family = AF_INET6;
+		max = 128;
+	} else {
+		*why = "not an IP address";
+		return false;
+	}
+	if ((flags & ADDR_V4) && p->family != AF_INET) {
+		*why = "not an IPv4 address";
+		return false;
+	}
+	if ((flags & ADDR_V6) && p->family != AF_INET6) {
+		*why = "not an IPv6 address";
+		return false;
+	}
+	p->len = max;
+	if (slash) {
+		char *end;
+		long l;
+
+		if (!(flags & (ADDR_PREFIX | ADDR_NEED_PREFIX))) {
+			*why = "a single address is needed here, without /LEN";
+			return false;
+		}
+		errno = 0;
+		l = strtol(slash + 1, &end, 10);
+		if (!isdigit((unsigned char)slash[1]) || *end || errno ||
+		    l < 0 || l > max) {
+			*why = p->family == AF_INET ?
+			       "the prefix length must be 0-32" :
+			       "the prefix length must be 0-128";
+			return false;
+		}
+		p->len = (int)l;
+		p->has_len = true;
+	} else if (flags & ADDR_NEED_PREFIX) {
+		*why = "a prefix length is needed (ADDRESS/LEN)";
+		return false;
+	}
+	return true;
+}
+
+bool endpoint_parse(const char *s, const char **why)
+{
+	const char *colon;
+	char *end;
+	long port;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		char buf[64];
+		uint8_t a[16];
+
+		if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(buf)) {
+			*why = "expected [IPv6]:PORT";
+			return false;
+		}
+		memcpy(buf, s + 1, (size_t)(close - s - 1));
+		buf[close - s - 1] = '\0';
+		if (inet_pton(AF_INET6, buf, a) != 1) {
+			*why = "not an IPv6 address inside [...]";
+			return false;
+		}
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || colon == s) {
+			*why = "expected HOST:PORT";
+			return false;
+		}
+		for (const char *c = s; c < colon; c++) {
+			if (!isalnum((unsigned char)*c) && *c != '.' && *c != '-') {
+				*why = "the host must be an IPv4 address or a "
+				       "DNS name (IPv6 goes in [...])";
+				return false;
+			}
+		}
+	}
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (!isdigit((unsigned char)colon[1]) || *end || errno || port < 1 ||
+	    port > 65535) {
+		*why = "the port must be 1-65535";
+		return false;
+	}
+	return true;
+}
+
+bool ifname_valid(const char *s, bool wildcard, const char **why)
+{
+	size_t n = strlen(s);
+
+	if (wildcard && n > 1 && s[n - 1] == '+')
+		n--;
+	if (n == 0 || n > 15) {
+		*why = "interface names are 1 to 15 characters";
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= ' ' || c == '/' || c == ':' || c >= 0x7f ||
+		    (c == '+' && wildcard)) {
+			*why = "interface names cannot contain spaces, '/', "
+			       "':' or non-ASCII characters";
+			return false;
+		}
+	}
+	if (!strcmp(s, ".") || !strcmp(s, "..")) {
+		*why = "not an interface name";
+		return false;
+	}
+	return true;
+}
+
+bool wg_key_valid(const char *s)
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *last;
+
+	if (strlen(s) != 44 || s[43] != '=')
+		return false;
+	for (int i = 0; i < 43; i++)
+		if (!strchr(b64, s[i]) || !s[i])
+			return false;
+	/* 32 bytes leave the last character's low two bits zero */
+	last = strchr(b64, s[42]);
+	return ((last - b64) & 3) == 0;
+}
+
+bool mark_parse(const char *s, uint32_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!isdigit((unsigned char)s[0]))
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end || v > 0xffffffffULL)
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
