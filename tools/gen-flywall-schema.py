@@ -12,6 +12,9 @@ import sys
 
 # Names older Flywall versions accepted and configs still use.
 EXTRA_ATTRS = {"Zone": ["interfaces"]}
+# Legacy block names Flywall rewrites to current ones before parsing.
+EXTRA_BLOCKS = {"ROOT": {"global_protection": "InterfaceProtection",
+                         "vpn_link_group": "UplinkGroup"}}
 
 
 def cname(t):
@@ -45,9 +48,11 @@ def main():
             out.append(f'\t"{a}",')
         out.append("\tNULL,\n};")
         out.append(f"static const struct fly_child fly_children_{n}[] = {{")
-        for b, spec in sorted(t.get("blocks", {}).items()):
-            if spec["schema"] in types:
-                out.append(f'\t{{ "{b}", {cname(spec["schema"])} }},')
+        blocks = {b: spec["schema"] for b, spec in t.get("blocks", {}).items()}
+        blocks.update(EXTRA_BLOCKS.get(n, {}))
+        for b, schema in sorted(blocks.items()):
+            if schema in types:
+                out.append(f'\t{{ "{b}", {cname(schema)} }},')
         out.append("\t{ NULL, FLY_ROOT },\n};")
     out.append("\nstatic const struct fly_type fly_types[] = {")
     for n in names:

@@ -46,7 +46,7 @@ struct diag_list {
 void diag_add(struct diag_list *dl, enum diag_sev sev, const struct pos *at,
 	      const char *fmt, ...) MOAT_PRINTF(4, 5);
 void diag_addv(struct diag_list *dl, enum diag_sev sev, const struct pos *at,
-	       const char *fmt, va_list ap);
+	       const char *fmt, va_list ap) MOAT_PRINTF(4, 0);
 #define diag_error(dl, at, ...) diag_add(dl, DIAG_ERROR, at, __VA_ARGS__)
 #define diag_warn(dl, at, ...) diag_add(dl, DIAG_WARNING, at, __VA_ARGS__)
 

@@ -127,9 +127,10 @@ bool ifname_valid(const char *s, bool wildcard, const char **why)
 		unsigned char c = (unsigned char)s[i];
 
 		if (c <= ' ' || c == '/' || c == ':' || c >= 0x7f ||
-		    (c == '+' && wildcard)) {
+		    c == '+') {
 			*why = "interface names cannot contain spaces, '/', "
-			       "':' or non-ASCII characters";
+			       "':', '+' (except a wildcard's last) or non-ASCII "
+			       "characters";
 			return false;
 		}
 	}

@@ -310,8 +310,10 @@ struct moat_config {
 	struct cfg_vec vpn;		/* at most one struct cfg_vpn */
 };
 
+/* Iterates over the objects of a cfg_vec (empty vectors have v NULL). */
 #define CFG_EACH(type, var, vec) \
-	for (type *var = (vec).v; var < (type *)(vec).v + (vec).n; var++)
+	for (type *var = (vec).v, *var##_end = var ? var + (vec).n : NULL; \
+	     var != var##_end; var++)
 
 /* Parses and validates src (len bytes) from a file named name. Every error
  * and warning goes to dl, all of them in one run. Returns the config, or

@@ -19,6 +19,10 @@ void cfg_error(struct cfg_ctx *c, const struct pos *at, const char *fmt, ...)
 	MOAT_PRINTF(3, 4);
 void cfg_warn(struct cfg_ctx *c, const struct pos *at, const char *fmt, ...)
 	MOAT_PRINTF(3, 4);
+/* A warning even under --strict: something moat handles, but that the
+ * user may want to know (not an unsupported setting). */
+void cfg_warn_soft(struct cfg_ctx *c, const struct pos *at, const char *fmt,
+		   ...) MOAT_PRINTF(3, 4);
 /* The closest of candidates (NULL-terminated) to name, or NULL. */
 const char *cfg_suggest(const char *name, const char *const *candidates);
 

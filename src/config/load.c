@@ -29,6 +29,16 @@ void cfg_warn(struct cfg_ctx *c, const struct pos *at, const char *fmt, ...)
 	va_end(ap);
 }
 
+void cfg_warn_soft(struct cfg_ctx *c, const struct pos *at, const char *fmt,
+		   ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_addv(c->dl, DIAG_WARNING, at, fmt, ap);
+	va_end(ap);
+}
+
 const char *cfg_suggest(const char *name, const char *const *candidates)
 {
 	size_t best = 3, len = strlen(name), i;
@@ -38,7 +48,13 @@ const char *cfg_suggest(const char *name, const char *const *candidates)
 	if (len / 3 + 1 < best)
 		best = len / 3 + 1;
 	for (i = 0; candidates[i]; i++) {
-		size_t d = edit_distance(name, candidates[i], best);
+		size_t d = edit_distance(name, candidates[i], best), cl;
+
+		/* "mtu_size" for "mtu": a known name with something added */
+		cl = strlen(candidates[i]);
+		if (d > best && cl >= 3 && len > cl &&
+		    !strncmp(name, candidates[i], cl) && !pick)
+			pick = candidates[i];
 
 		if (d <= best && (!pick || d < best)) {
 			pick = candidates[i];
@@ -229,11 +245,12 @@ static void decode_field(struct cfg_ctx *c, const struct cfg_field *f,
 
 		if (!to_string(c, v, what, &str))
 			return;
+		if (f->kind == CK_ENUM || f->lower)
+			for (char *q = str; *q; q++)
+				*q = (char)tolower((unsigned char)*q);
 		if (f->kind == CK_ENUM) {
 			size_t i;
 
-			for (char *q = str; *q; q++)
-				*q = (char)tolower((unsigned char)*q);
 			for (i = 0; f->choices[i]; i++)
 				if (!strcmp(f->choices[i], str))
 					break;

@@ -23,7 +23,7 @@ static const char *const nat_types[] = {
 	"masquerade", "snat", "dnat", "redirect", NULL,
 };
 static const char *const ipset_types[] = {
-	"ipv4_addr", "ipv6_addr", "inet_service", "ether_addr", NULL,
+	"ipv4_addr", "ipv6_addr", "inet_service", "ether_addr", "dns", NULL,
 };
 
 /* --- interfaces ---------------------------------------------------------- */
@@ -165,7 +165,7 @@ static const struct cfg_section zone_section = {
 static const struct cfg_field rule_fields[] = {
 	F(T, description, CK_STR),
 	F(T, disabled, CK_BOOL),
-	F(T, proto, CK_STR),
+	F(T, proto, CK_STR, .lower = true),
 	F(T, src_ip, CK_STR),
 	F(T, invert_src, CK_BOOL),
 	F(T, src_ipset, CK_STR),
@@ -227,7 +227,7 @@ static const struct cfg_field nat_fields[] = {
 	ENUM(T, type, nat_types, .required = true),
 	F(T, in_interface, CK_STR),
 	F(T, out_interface, CK_STR),
-	F(T, proto, CK_STR),
+	F(T, proto, CK_STR, .lower = true),
 	F(T, src_ip, CK_STR),
 	F(T, dest_ip, CK_STR),
 	F(T, dest_port, CK_PORTS),
@@ -324,7 +324,7 @@ static const struct cfg_section policy_route_section = {
 static const struct cfg_field mark_rule_fields[] = {
 	F(T, mark, CK_STR, .required = true),
 	F(T, mask, CK_STR),
-	F(T, proto, CK_STR),
+	F(T, proto, CK_STR, .lower = true),
 	F(T, src_ip, CK_STR),
 	F(T, dst_ip, CK_STR),
 	F(T, src_port, CK_PORTS),

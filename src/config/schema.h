@@ -28,6 +28,7 @@ struct cfg_field {
 	long long max;
 	const char *const *choices;	/* CK_ENUM */
 	bool required;
+	bool lower;		/* CK_STR: stored lowercase */
 };
 
 struct cfg_section;

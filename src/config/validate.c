@@ -47,12 +47,18 @@ static int ent_cmp(const void *pa, const void *pb)
 	return a->pos->col < b->pos->col ? -1 : a->pos->col > b->pos->col;
 }
 
+static void idx_sort(struct name_index *ix)
+{
+	if (ix->n)
+		qsort(ix->v, ix->n, sizeof(*ix->v), ent_cmp);
+}
+
 /* Sorts the index and reports every name given more than once. */
 static void idx_finish(struct cfg_ctx *c, struct name_index *ix)
 {
 	size_t i;
 
-	qsort(ix->v, ix->n, sizeof(*ix->v), ent_cmp);
+	idx_sort(ix);
 	for (i = 1; i < ix->n; i++) {
 		if (strcmp(ix->v[i].name, ix->v[i - 1].name))
 			continue;
@@ -151,11 +157,13 @@ static void check_strs_addr(struct vctx *v, const struct cfg_strs *l,
 		check_addr(v, l->v[i], &l->at[i], flags, attr);
 }
 
-/* An interface that must exist: by name, or a "prefix+" wildcard. */
+/* An interface named in a match: a declared one, a "prefix+" wildcard, or
+ * one moat does not manage (matched by name only, with a warning). A name
+ * close to a declared one is taken for a typo: an error. */
 static void check_ifref(struct vctx *v, const struct cfg_str *s,
 			bool wildcard, const char *attr)
 {
-	const char *why;
+	const char *why, *hint;
 	size_t n;
 
 	if (!s->v)
@@ -165,14 +173,40 @@ static void check_ifref(struct vctx *v, const struct cfg_str *s,
 		return;
 	}
 	n = strlen(s->v);
-	if (wildcard && s->v[n - 1] == '+')
-		return;		/* matches interfaces that come and go */
-	ref_check(v, &v->ifaces, s, attr);
+	if ((wildcard && s->v[n - 1] == '+') || !strcmp(s->v, "lo") ||
+	    idx_find(&v->ifaces, s->v))
+		return;
+	hint = idx_suggest(&v->ifaces, s->v);
+	if (hint)
+		cfg_error(v->c, &s->pos, "%s: unknown interface \"%s\"; did "
+			  "you mean \"%s\"?", attr, s->v, hint);
+	else
+		cfg_warn_soft(v->c, &s->pos, "%s: interface \"%s\" is not "
+			      "declared in this config; moat matches it by name "
+			      "but does not configure it", attr, s->v);
+}
+
+/* An interface moat itself must use (a route's device): must be declared
+ * unless it is the loopback. */
+static void check_ifuse(struct vctx *v, const struct cfg_str *s,
+			const char *attr)
+{
+	const char *why;
+
+	if (!s->v)
+		return;
+	if (!ifname_valid(s->v, false, &why)) {
+		cfg_error(v->c, &s->pos, "%s: \"%s\": %s", attr, s->v, why);
+		return;
+	}
+	if (strcmp(s->v, "lo"))
+		ref_check(v, &v->ifaces, s, attr);
 }
 
 static const char *const protos[] = {
 	"tcp", "udp", "icmp", "icmpv6", "any", "all", "sctp", "gre", "esp",
-	"ah", "tcp_udp", NULL,
+	"ah", "tcp_udp", "udplite", "dccp", "igmp", "ospf", "vrrp", "pim",
+	"ipip", "ipv6", "l2tp", "egp", "rsvp", NULL,
 };
 
 static bool check_proto(struct vctx *v, const struct cfg_str *p,
@@ -185,8 +219,16 @@ static bool check_proto(struct vctx *v, const struct cfg_str *p,
 	for (size_t i = 0; protos[i]; i++)
 		if (!strcasecmp(protos[i], p->v))
 			return true;
+	{
+		char *end;
+		long n = strtol(p->v, &end, 10);
+
+		if (!*end && end != p->v && n >= 0 && n <= 255)
+			return true;	/* a protocol number */
+	}
 	hint = cfg_suggest(p->v, protos);
-	cfg_error(v->c, &p->pos, "%s: unknown protocol \"%s\"%s%s%s", attr,
+	cfg_error(v->c, &p->pos, "%s: unknown protocol \"%s\" (a name like tcp, "
+		  "udp, icmp, or a number 0-255)%s%s%s", attr,
 		  p->v, hint ? "; did you mean \"" : "", hint ? hint : "",
 		  hint ? "\"?" : "");
 	return false;
@@ -328,6 +370,38 @@ static void collect(struct vctx *v)
 	}
 }
 
+/* As in Flywall, `zone = "NAME"` on an interface, VLAN or WireGuard
+ * device puts it in zone NAME and so defines that zone when no zone block
+ * does. */
+static void add_implicit(struct vctx *v, struct name_index *extra,
+			 const char *name, const struct pos *at)
+{
+	if (name && !idx_find(&v->zones, name))
+		idx_add(extra, name, at, NULL);
+}
+
+static void add_implicit_zones(struct vctx *v)
+{
+	struct name_index extra = { .what = "zone" };
+
+	CFG_EACH(struct cfg_interface, i, v->c->cfg->interfaces) {
+		/* an interface in no zone is a zone of its own */
+		if (i->zone.v)
+			add_implicit(v, &extra, i->zone.v, &i->zone.pos);
+		else
+			add_implicit(v, &extra, i->o.name, &i->o.name_pos);
+		CFG_EACH(struct cfg_vlan, vl, i->vlans)
+			add_implicit(v, &extra, vl->zone.v, &vl->zone.pos);
+	}
+	CFG_EACH(struct cfg_vpn, vpn, v->c->cfg->vpn)
+		CFG_EACH(struct cfg_wireguard, wg, vpn->wireguard)
+			add_implicit(v, &extra, wg->zone.v, &wg->zone.pos);
+	for (size_t i = 0; i < extra.n; i++)
+		idx_add(&v->zones, extra.v[i].name, extra.v[i].pos, NULL);
+	idx_sort(&v->zones);
+	free(extra.v);
+}
+
 static void check_interfaces(struct vctx *v)
 {
 	const char *why;
@@ -336,7 +410,6 @@ static void check_interfaces(struct vctx *v)
 		if (!ifname_valid(i->o.name, false, &why))
 			cfg_error(v->c, &i->o.name_pos, "interface \"%s\": %s",
 				  i->o.name, why);
-		ref_check(v, &v->zones, &i->zone, "zone");
 		check_strs_addr(v, &i->ipv4, ADDR_V4 | ADDR_NEED_PREFIX, "ipv4");
 		check_strs_addr(v, &i->ipv6, ADDR_V6 | ADDR_NEED_PREFIX, "ipv6");
 		check_str_addr(v, &i->gateway, ADDR_V4, "gateway");
@@ -360,7 +433,6 @@ static void check_interfaces(struct vctx *v)
 					  "\"%s.%s\" is longer than an interface "
 					  "name may be (15)", vl->o.name,
 					  i->o.name, vl->o.name);
-			ref_check(v, &v->zones, &vl->zone, "zone");
 			check_strs_addr(v, &vl->ipv4, ADDR_V4 | ADDR_NEED_PREFIX,
 					"ipv4");
 			check_strs_addr(v, &vl->ipv6, ADDR_V6 | ADDR_NEED_PREFIX,
@@ -463,7 +535,8 @@ static void check_zones(struct vctx *v)
 				add_claim(&cl, &n, &cap, wg->interface.v ?
 					  wg->interface.v : wg->o.name,
 					  wg->zone.v, &wg->zone.pos);
-	qsort(cl, n, sizeof(*cl), claim_cmp);
+	if (n)
+		qsort(cl, n, sizeof(*cl), claim_cmp);
 	for (size_t i = 1; i < n; i++) {
 		size_t first = i - 1;
 
@@ -485,9 +558,20 @@ static void check_zone_ref(struct vctx *v, const char *name,
 {
 	struct cfg_str s = { (char *)name, *at };
 
-	if (name && strcmp(name, "self") && strcmp(name, "*") &&
-	    strcmp(name, "any"))
-		ref_check(v, &v->zones, &s, attr);
+	size_t n = name ? strlen(name) : 0;
+
+	if (!name || !strcmp(name, "self") || !strcmp(name, "*") ||
+	    !strcmp(name, "any"))
+		return;
+	if (n > 1 && (name[n - 1] == '*' || name[n - 1] == '+')) {
+		/* "vpn*": every zone whose name starts with vpn */
+		for (size_t i = 0; i < v->zones.n; i++)
+			if (!strncmp(v->zones.v[i].name, name, n - 1))
+				return;
+		cfg_error(v->c, at, "%s: no zone matches \"%s\"", attr, name);
+		return;
+	}
+	ref_check(v, &v->zones, &s, attr);
 }
 
 static void check_rule(struct vctx *v, const struct cfg_rule *r)
@@ -602,10 +686,6 @@ static void check_nats(struct vctx *v)
 				  &n->snat_ip.pos, "nat \"%s\": masquerade takes "
 				  "the address of the out interface; use snat "
 				  "for a fixed address", n->o.name);
-		if ((n->dest_port.set || n->to_port.set) && !n->proto.v)
-			cfg_error(v->c, n->dest_port.set ? &n->dest_port.pos :
-				  &n->to_port.pos, "nat \"%s\": ports need proto "
-				  "(tcp or udp)", n->o.name);
 		if (n->to_port.set && n->to_port.n > 1)
 			cfg_error(v->c, &n->to_port.pos, "nat \"%s\": to_port "
 				  "is one port or one range", n->o.name);
@@ -630,6 +710,13 @@ static void check_ipsets(struct vctx *v)
 {
 	CFG_EACH(struct cfg_ipset, s, v->c->cfg->ipsets) {
 		const char *type = s->type.v ? s->type.v : "ipv4_addr";
+
+		if (!strcmp(type, "dns")) {
+			cfg_warn(v->c, &s->type.pos, "not supported by moat yet: "
+				 "ipset \"%s\" of type \"dns\" (sets filled from "
+				 "DNS names)", s->o.name);
+			continue;
+		}
 
 		if (s->timeout.v && !duration_valid(s->timeout.v))
 			cfg_error(v->c, &s->timeout.pos, "timeout: \"%s\" is not "
@@ -697,7 +784,7 @@ static void check_route(struct vctx *v, const struct cfg_route *r)
 				  "destination \"%s\" are of different address "
 				  "families", r->gateway.v, r->destination.v);
 	}
-	check_ifref(v, &r->interface, false, "interface");
+	check_ifuse(v, &r->interface, "interface");
 	check_table_ref(v, &r->table, "table");
 	if (!r->gateway.v && !r->interface.v)
 		cfg_error(v->c, &r->o.pos, "route \"%s\" needs a gateway or an "
@@ -789,7 +876,6 @@ static void check_vpn(struct vctx *v)
 			cfg_error(v->c, wg->interface.v ? &wg->interface.pos :
 				  &wg->o.name_pos, "wireguard \"%s\": interface "
 				  "\"%s\": %s", wg->o.name, ifn, why);
-		ref_check(v, &v->zones, &wg->zone, "zone");
 		check_key(v, &wg->private_key, "private_key");
 		if (wg->private_key.v && wg->private_key_file.v)
 			cfg_error(v->c, &wg->private_key_file.pos, "give "
@@ -880,6 +966,7 @@ void cfg_validate(struct cfg_ctx *c)
 			 "schema versions 1.0 and 1.1", sv->v);
 	collect(&v);
 	idx_finish(c, &v.zones);
+	add_implicit_zones(&v);
 	idx_finish(c, &v.ifaces);
 	idx_finish(c, &v.ipsets);
 	idx_finish(c, &v.tables);

@@ -1,0 +1,79 @@
+# moat: the two commands are `make demo` and `make check`. This file is a
+# thin wrapper around Meson; see README.md.
+
+# Every Debian package the build, the tests and the demo need.
+DEPS_BUILD = gcc meson ninja-build pkg-config
+DEPS_TEST  = libcmocka-dev clang python3 bc golang-go golang-github-hashicorp-hcl-v2-dev
+DEPS = $(DEPS_BUILD) $(DEPS_TEST)
+
+BUILD = build
+ASAN  = build-asan
+FUZZ  = build-fuzz
+MOAT  = $(BUILD)/moat
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps check unit demo bench fuzz clean
+
+all: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+# Installs what is missing, quietly; does nothing when all is there.
+deps:
+	@missing=$$(for p in $(DEPS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -qq --no-install-recommends $$missing >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; }; \
+	fi
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) >/dev/null
+
+$(ASAN)/build.ninja:
+	meson setup $(ASAN) -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+
+$(FUZZ)/build.ninja:
+	CC=clang meson setup $(FUZZ) -Dfuzz=true -Dtests=false -Db_lundef=false >/dev/null
+
+# deps, build, every test suite; unit tests again under ASan and UBSan.
+check: deps all $(ASAN)/build.ninja
+	meson test -C $(BUILD) --print-errorlogs
+	ninja -C $(ASAN)
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C $(ASAN) --print-errorlogs --suite unit --suite golden
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=30
+
+unit: all
+	meson test -C $(BUILD) --print-errorlogs --suite unit
+
+# Runs the libFuzzer harnesses for FUZZ_SECONDS each, seeded with the hard
+# cases and the examples.
+fuzz: $(FUZZ)/build.ninja
+	@ninja -C $(FUZZ) >/dev/null
+	@mkdir -p $(FUZZ)/corpus-hcl
+	@cp tests/fuzz/seeds/*.hcl examples/*.hcl $(FUZZ)/corpus-hcl/
+	@cd $(FUZZ) && ./tests/fuzz/fuzz_hcl -max_total_time=$(FUZZ_SECONDS) \
+		-max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+		corpus-hcl >fuzz-hcl.log 2>&1; rc=$$?; tail -8 fuzz-hcl.log; \
+		echo "fuzz_hcl: $(FUZZ_SECONDS)s, exit $$rc"; exit $$rc
+
+# Until the lab exists: check the examples and print them back.
+demo: deps all
+	@for f in examples/*.hcl; do \
+		echo "==> moat check -c $$f"; \
+		$(MOAT) check -c $$f || exit 1; \
+	done
+	@echo
+	@echo "==> moat config print -c examples/home.hcl"
+	@$(MOAT) config print -c examples/home.hcl
+	@echo
+	@echo "Try: $(MOAT) help, $(MOAT) check -c YOUR.hcl, $(MOAT) config dump examples/office.hcl"
+
+bench: deps all
+	bench/hcl-parse.sh $(MOAT)
+
+clean:
+	rm -rf $(BUILD) $(ASAN) $(FUZZ)

@@ -1,0 +1,1 @@
+a = 1 # café is latin-1 in a comment

@@ -1,0 +1,5 @@
+a = "${HOME}"
+b = "home: ${HOME}!"
+c = "${ HOME }"
+d = ["${HOME}", 1]
+e = { k = "${HOME}" }

@@ -1,0 +1,3 @@
+a = "${MOAT_TEST_SURELY_UNSET_VAR}"
+b = [1, "${MOAT_TEST_SURELY_UNSET_VAR}"]
+c = 2
