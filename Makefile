@@ -54,7 +54,7 @@ unit: all
 fuzz: $(FUZZ)/build.ninja
 	@ninja -C $(FUZZ) >/dev/null
 	@mkdir -p $(FUZZ)/corpus-hcl
-	@cp tests/fuzz/seeds/*.hcl examples/*.hcl $(FUZZ)/corpus-hcl/
+	@cp tests/hcl/oracle/*.hcl tests/hcl/divergent/*.hcl examples/*.hcl $(FUZZ)/corpus-hcl/
 	@cd $(FUZZ) && ./tests/fuzz/fuzz_hcl -max_total_time=$(FUZZ_SECONDS) \
 		-max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 		corpus-hcl >fuzz-hcl.log 2>&1; rc=$$?; tail -8 fuzz-hcl.log; \

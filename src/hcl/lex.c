@@ -217,7 +217,7 @@ static enum tok_type lex_scan(struct lexer *lx, struct token *t)
 		return TK_NUMBER;
 	}
 	if (c == '"')
-		return tmpl_scan_quoted(lx, &t->tmpl, true) ? TK_STRING : TK_ERROR;
+		return tmpl_scan_quoted(lx, &t->tmpl) ? TK_STRING : TK_ERROR;
 	if (c == '<' && lex_byte(lx, 1) == '<') {
 		size_t l = 2 + (lex_byte(lx, 2) == '-');
 

@@ -84,7 +84,7 @@ void lex_advance(struct lexer *lx, size_t n);
 bool lex_at_newline(const struct lexer *lx, size_t *n);
 
 /* template.c */
-bool tmpl_scan_quoted(struct lexer *lx, struct tmpl **out, bool allow_vars);
+bool tmpl_scan_quoted(struct lexer *lx, struct tmpl **out);
 bool tmpl_scan_heredoc(struct lexer *lx, struct tmpl **out);
 void tmpl_free(struct tmpl *t);
 /* Evaluates t into a string value (or an HCL_ERROR for an unset variable). */

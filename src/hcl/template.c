@@ -175,7 +175,7 @@ static bool refuse_directive(struct lexer *lx)
  * UTF-8 text. Returns 1 when it consumed something, 0 when the character
  * is not one of these (the caller handles it), -1 on error. */
 static int scan_common(struct lexer *lx, struct tmpl *t, struct buf *lit,
-		       struct pos *lit_at, bool allow_vars)
+		       struct pos *lit_at)
 {
 	char c = cur(lx, 0);
 	uint32_t cp;
@@ -187,16 +187,8 @@ static int scan_common(struct lexer *lx, struct tmpl *t, struct buf *lit,
 		lex_advance(lx, 3);
 		return 1;
 	}
-	if (c == '$' && cur(lx, 1) == '{') {
-		if (!allow_vars) {
-			struct pos at = lex_pos(lx);
-
-			diag_error(lx->dl, &at, "a block label cannot contain "
-				   "${...}; write $${ for a literal ${");
-			return -1;
-		}
+	if (c == '$' && cur(lx, 1) == '{')
 		return scan_interp(lx, t, lit, lit_at) ? 1 : -1;
-	}
 	if (c == '%' && cur(lx, 1) == '{')
 		return refuse_directive(lx) ? 1 : -1;
 	l = lex_peek(lx, &cp);
@@ -212,7 +204,7 @@ static int scan_common(struct lexer *lx, struct tmpl *t, struct buf *lit,
 	return 1;
 }
 
-bool tmpl_scan_quoted(struct lexer *lx, struct tmpl **out, bool allow_vars)
+bool tmpl_scan_quoted(struct lexer *lx, struct tmpl **out)
 {
 	struct pos start = lex_pos(lx), lit_at;
 	struct tmpl *t = xcalloc(1, sizeof(*t));
@@ -243,7 +235,7 @@ bool tmpl_scan_quoted(struct lexer *lx, struct tmpl **out, bool allow_vars)
 				goto fail;
 			continue;
 		}
-		r = scan_common(lx, t, &lit, &lit_at, allow_vars);
+		r = scan_common(lx, t, &lit, &lit_at);
 		if (r < 0)
 			goto fail;
 	}
@@ -386,7 +378,7 @@ bool tmpl_scan_heredoc(struct lexer *lx, struct tmpl **out)
 				lex_advance(lx, nl);
 				break;
 			}
-			if (scan_common(lx, t, &lit, &lit_at, true) < 0)
+			if (scan_common(lx, t, &lit, &lit_at) < 0)
 				goto fail;
 		}
 		flush_lit(t, &lit, &lit_at);

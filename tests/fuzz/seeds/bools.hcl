@@ -1,4 +1,0 @@
-a = true
-b = false
-c = null
-d = [true, null, false]

@@ -1,3 +1,0 @@
-a = "${MOAT_TEST_SURELY_UNSET_VAR}"
-b = [1, "${MOAT_TEST_SURELY_UNSET_VAR}"]
-c = 2
