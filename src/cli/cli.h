@@ -22,6 +22,7 @@ struct cli_cmd {
 extern const struct cli_cmd cli_cmd_check;
 extern const struct cli_cmd cli_cmd_config;
 extern const struct cli_cmd cli_cmd_help;
+extern const struct cli_cmd cli_cmd_compile;
 
 /* The table, NULL-terminated, in the order `moat help` lists them. */
 extern const struct cli_cmd *const cli_cmds[];
@@ -30,5 +31,15 @@ const struct cli_cmd *cli_find(const char *name);
 /* Prints "moat NAME: msg" and a hint to stderr; returns MOAT_EXIT_USAGE. */
 int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+struct moat_config;
+struct fw_plan;
+/* Loads, validates and compiles path, printing the diagnostics; returns
+ * an exit status, with *cfg and *plan set when it is MOAT_EXIT_OK. */
+int cli_compile(const char *path, struct moat_config **cfg,
+		struct fw_plan **plan);
+/* Parses `-c FILE` as the only option; returns 0 or an exit status. */
+int cli_config_opt(const struct cli_cmd *cmd, int argc, char **argv,
+		   const char **path);
 
 #endif

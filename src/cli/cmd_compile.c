@@ -1,0 +1,83 @@
+/* moat compile [-c FILE]: print the nftables script a config compiles to. */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cli/cli.h"
+#include "cli/load.h"
+#include "config/config.h"
+#include "fw/fw.h"
+
+int cli_compile(const char *path, struct moat_config **cfg,
+		struct fw_plan **plan)
+{
+	struct diag_list dl = { 0 };
+	int r = cli_load_config(path, false, cfg, &dl);
+
+	*plan = NULL;
+	if (*cfg) {
+		*plan = fw_compile(*cfg, &dl);
+		if (!*plan)
+			r = MOAT_EXIT_BAD;
+	}
+	diag_sort(&dl);
+	diag_print(&dl, stderr);
+	diag_list_free(&dl);
+	return r;
+}
+
+/* -c FILE and nothing else; returns 0 or an exit status. */
+int cli_config_opt(const struct cli_cmd *cmd, int argc, char **argv,
+		   const char **path)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	*path = MOAT_DEFAULT_CONFIG;
+	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		if (c != 'c')
+			return cli_usage_error(cmd, "unknown option '%s'",
+					       argv[optind - 1]);
+		*path = optarg;
+	}
+	if (optind != argc)
+		return cli_usage_error(cmd, "unexpected argument '%s'",
+				       argv[optind]);
+	return 0;
+}
+
+static int compile_run(int argc, char **argv)
+{
+	struct moat_config *cfg;
+	struct fw_plan *plan;
+	const char *path;
+	int r = cli_config_opt(&cli_cmd_compile, argc, argv, &path);
+
+	if (r)
+		return r;
+	r = cli_compile(path, &cfg, &plan);
+	if (plan)
+		fwrite(plan->script, 1, plan->len, stdout);
+	fw_plan_free(plan);
+	cfg_free(cfg);
+	return r;
+}
+
+const struct cli_cmd cli_cmd_compile = {
+	.name = "compile",
+	.summary = "print the nftables ruleset a config compiles to",
+	.help =
+	"usage: moat compile [-c FILE]\n\n"
+	"Validates FILE (default " MOAT_DEFAULT_CONFIG ") and prints the\n"
+	"nftables script moat would load: one table, inet moat, that\n"
+	"`nft -f` accepts. Each rule's comment names the config block it\n"
+	"comes from. Nothing is sent to the kernel.\n\n"
+	"  -c, --config FILE  the config ('-' reads stdin)\n\n"
+	"Exit status: 0 compiled, 1 the config has errors, 2 usage error or\n"
+	"FILE cannot be read.\n",
+	.run = compile_run,
+};

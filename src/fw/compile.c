@@ -1,0 +1,687 @@
+/* config -> the nft script of table inet moat. Pure: no I/O, no kernel.
+ *
+ * Shape of the table:
+ *   input, forward, output (filter) and prerouting, postrouting (nat) base
+ *   chains; input and forward drop what nothing accepts. Established and
+ *   related traffic is accepted first, invalid dropped, loopback accepted.
+ *   Traffic finds its zone pair through verdict maps keyed on interface
+ *   names (zone_fwd: iifname . oifname; zone_in: iifname; zone_out:
+ *   oifname), and members narrowed by address through rules before them.
+ *   Each pair goes (goto) to the chain of its policy, policy_FROM_TO, whose
+ *   rules run in order and which ends in the policy's action; when no rule
+ *   decides and the policy has no action, the base chain's policy does.
+ *   Pairs that several policies match (wildcards) go to a pair chain that
+ *   jumps to each, most specific first.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
+
+#include "fw/internal.h"
+
+/* --- context ----------------------------------------------------------- */
+
+void fwc_error(struct fwc *c, const struct pos *at, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_addv(c->dl, DIAG_ERROR, at, fmt, ap);
+	va_end(ap);
+	c->errors++;
+}
+
+void fwc_warn(struct fwc *c, const struct pos *at, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_addv(c->dl, DIAG_WARNING, at, fmt, ap);
+	va_end(ap);
+}
+
+char *fwc_keep(struct fwc *c, char *s)
+{
+	xgrow((void **)&c->owned, &c->owned_cap, c->nowned + 1,
+	      sizeof(*c->owned));
+	c->owned[c->nowned++] = s;
+	return s;
+}
+
+struct fw_chain *fw_chain_get(struct fwc *c, const char *name)
+{
+	struct fw_chain *ch;
+
+	for (size_t i = 0; i < c->nchains; i++)
+		if (!strcmp(c->chains[i]->name, name))
+			return c->chains[i];
+	xgrow((void **)&c->chains, &c->chains_cap, c->nchains + 1,
+	      sizeof(*c->chains));
+	ch = xcalloc(1, sizeof(*ch));
+	ch->name = xstrdup(name);
+	c->chains[c->nchains++] = ch;
+	return ch;
+}
+
+static void line_add(struct buf *b, struct fw_origin **orig, size_t *n,
+		     size_t *cap, const struct pos *at, const char *what,
+		     const char *fmt, va_list ap)
+{
+	struct fw_origin *o;
+	va_list aq;
+	char *text;
+
+	va_copy(aq, ap);
+	if (vasprintf(&text, fmt, aq) < 0)
+		fatal("out of memory");
+	va_end(aq);
+	buf_printf(b, "\t\t%s", text);
+	if (what)
+		fw_comment(b, what);
+	buf_addc(b, '\n');
+	free(text);
+	xgrow((void **)orig, cap, *n + 1, sizeof(**orig));
+	o = &(*orig)[(*n)++];
+	o->pos = at ? *at : (struct pos){ 0 };
+	o->what = what ? xstrdup(what) : NULL;
+}
+
+void fw_chain_add(struct fwc *c, struct fw_chain *ch, const struct pos *at,
+		  const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	line_add(&ch->body, &ch->orig, &ch->nlines, &ch->cap, at, what, fmt,
+		 ap);
+	va_end(ap);
+	c->nrules++;
+}
+
+void fw_sets_add(struct fwc *c, const struct pos *at, const char *what,
+		 const char *fmt, ...)
+{
+	va_list ap;
+
+	/* set lines carry no comment: what only names their origin */
+	va_start(ap, fmt);
+	line_add(&c->sets, &c->set_orig, &c->set_lines, &c->set_cap, at, NULL,
+		 fmt, ap);
+	va_end(ap);
+	if (what)
+		c->set_orig[c->set_lines - 1].what = xstrdup(what);
+}
+
+/* --- policies ---------------------------------------------------------- */
+
+const char *fw_policy_from(const struct cfg_policy *p)
+{
+	return p->o.name2 ? p->o.name : p->from.v;
+}
+
+const char *fw_policy_to(const struct cfg_policy *p)
+{
+	return p->o.name2 ? p->o.name2 : p->to.v;
+}
+
+const char *fw_policy_chain(const struct fwc *c, const struct cfg_policy *p)
+{
+	return c->pchain[p - (const struct cfg_policy *)c->cfg->policies.v];
+}
+
+static bool chain_name_used(const struct fwc *c, size_t upto,
+			    const char *name)
+{
+	for (size_t i = 0; i < upto; i++)
+		if (c->pchain[i] && !strcmp(c->pchain[i], name))
+			return true;
+	return false;
+}
+
+/* policy_FROM_TO, made unique when two spellings meet (a_b + c, a + b_c) */
+static void name_policies(struct fwc *c)
+{
+	size_t n = c->cfg->policies.n;
+
+	c->pchain = n ? xcalloc(n, sizeof(*c->pchain)) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		const struct cfg_policy *p =
+			&((const struct cfg_policy *)c->cfg->policies.v)[i];
+		char *f = fw_zone_id(fw_policy_from(p));
+		char *t = fw_zone_id(fw_policy_to(p));
+		char *name = xasprintf("policy_%s_%s", f, t);
+
+		for (int k = 2; chain_name_used(c, i, name); k++) {
+			free(name);
+			name = xasprintf("policy_%s_%s_%d", f, t, k);
+		}
+		c->pchain[i] = name;
+		free(f);
+		free(t);
+	}
+}
+
+static char *policy_what(const struct cfg_policy *p)
+{
+	return xasprintf("policy %s->%s", fw_policy_from(p), fw_policy_to(p));
+}
+
+static void reject_lines(struct fwc *c, struct fw_chain *ch,
+			 const struct pos *at, const char *what,
+			 const char *log)
+{
+	fw_chain_add(c, ch, at, what, "meta l4proto tcp %sreject with tcp reset",
+		     log);
+	fw_chain_add(c, ch, at, what, "%sreject with icmpx type "
+		     "port-unreachable", log);
+}
+
+static void policy_chain(struct fwc *c, const struct cfg_policy *p)
+{
+	struct fw_chain *ch = fw_chain_get(c, fw_policy_chain(c, p));
+	char *what = policy_what(p);
+	struct buf log = BUF_INIT;
+
+	fw_rules(c, ch, p, what);
+	if (p->log.v || p->log_prefix.v)
+		fw_log(&log, p->log_prefix.v ? p->log_prefix.v : what);
+	if (p->action.v && !strcmp(p->action.v, "reject"))
+		reject_lines(c, ch, &p->action.pos, what, log.p ? log.p : "");
+	else if (p->action.v)
+		fw_chain_add(c, ch, &p->action.pos, what, "%s%s",
+			     log.p ? log.p : "", p->action.v);
+	else if (log.p)
+		fw_chain_add(c, ch, &p->log.pos, what, "%s", log.p);
+	if (p->masquerade.v)
+		fw_policy_masquerade(c, p, fw_policy_from(p), fw_policy_to(p),
+				     what);
+	buf_free(&log);
+	free(what);
+}
+
+/* --- the gateway's own services ---------------------------------------- */
+
+static void svc(struct fwc *c, struct fw_chain *ch, const struct cfg_bool *b,
+		const char *zone, const char *name, const char *match)
+{
+	char *what;
+
+	if (!b->v)
+		return;
+	what = xasprintf("zone %s %s", zone, name);
+	fw_chain_add(c, ch, &b->pos, what, "%s accept", match);
+	free(what);
+}
+
+static void zone_services(struct fwc *c, struct fw_chain *ch,
+			  const struct fw_zone *z)
+{
+	const char *n = z->name;
+
+	CFG_EACH(const struct cfg_zone_mgmt, m, z->cfg->management) {
+		svc(c, ch, &m->ssh, n, "management ssh", "tcp dport 22");
+		svc(c, ch, m->web_ui.v ? &m->web_ui : &m->web, n,
+		    "management web", "tcp dport { 80, 443 }");
+		svc(c, ch, &m->api, n, "management api", "tcp dport 8080");
+		svc(c, ch, &m->icmp, n, "management icmp",
+		    "icmp type echo-request");
+		svc(c, ch, &m->icmp, n, "management icmp",
+		    "icmpv6 type echo-request");
+	}
+	CFG_EACH(const struct cfg_zone_services, s, z->cfg->services) {
+		svc(c, ch, &s->dhcp, n, "services dhcp", "udp dport 67");
+		svc(c, ch, &s->dns, n, "services dns",
+		    "meta l4proto { tcp, udp } th dport 53");
+		svc(c, ch, &s->ntp, n, "services ntp", "udp dport 123");
+		CFG_EACH(const struct cfg_service_port, sp, s->ports) {
+			struct cfg_port_range r;
+			struct cfg_ports ports = { .v = &r, .n = 1, .set = true };
+			struct buf m = BUF_INIT;
+			char *what;
+
+			if (!sp->port.set)
+				continue;
+			r.lo = (uint16_t)sp->port.v;
+			r.hi = sp->port_end.set ? (uint16_t)sp->port_end.v :
+			       r.lo;
+			fw_proto_ports(&m, sp->protocol.v, NULL, NULL, &ports,
+				       NULL);
+			what = xasprintf("zone %s services port %s", n,
+					 sp->o.name ? sp->o.name : "");
+			fw_chain_add(c, ch, &sp->o.pos, what, "%saccept", m.p);
+			free(what);
+			buf_free(&m);
+		}
+	}
+}
+
+/* --- dispatch ------------------------------------------------------------ */
+
+struct applicable {
+	const struct cfg_policy *p;
+	int spec;		/* 0: both zones named exactly */
+	long long prio;
+	size_t idx;
+};
+
+static int pattern_spec(const char *pat)
+{
+	size_t n = strlen(pat);
+
+	if (!strcmp(pat, "any") || !strcmp(pat, "*") || !strcmp(pat, "all"))
+		return 2;
+	return n > 1 && (pat[n - 1] == '*' || pat[n - 1] == '+');
+}
+
+static int app_cmp(const void *pa, const void *pb)
+{
+	const struct applicable *a = pa, *b = pb;
+
+	if (a->spec != b->spec)
+		return a->spec - b->spec;
+	if (a->prio != b->prio)
+		return a->prio < b->prio ? -1 : 1;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* The chain traffic from zone f to zone t goes to, or NULL when no policy
+ * covers the pair (FW_SELF: the gateway). Made on first use. */
+static const char *pair_target(struct fwc *c, size_t f, size_t t)
+{
+	const struct fw_zone *zf = f == FW_SELF ? NULL : &c->zones[f];
+	const struct fw_zone *zt = t == FW_SELF ? NULL : &c->zones[t];
+	struct applicable *app = NULL;
+	size_t n = 0, i = 0;
+	const char *target = NULL;
+	bool services = t == FW_SELF && zf->cfg &&
+			(zf->cfg->management.n || zf->cfg->services.n);
+	struct fw_chain *ch;
+	char *name;
+
+	CFG_EACH(const struct cfg_policy, p, c->cfg->policies) {
+		const char *pf = fw_policy_from(p), *pt = fw_policy_to(p);
+
+		i++;
+		if (p->disabled.v || !pf || !pt ||
+		    !fw_zone_matches(pf, zf) || !fw_zone_matches(pt, zt))
+			continue;
+		app = xrealloc(app, (n + 1) * sizeof(*app));
+		app[n].p = p;
+		app[n].spec = pattern_spec(pf) + pattern_spec(pt);
+		app[n].prio = p->priority.set ? p->priority.v : 0;
+		app[n].idx = i;
+		n++;
+	}
+	if (n)
+		qsort(app, n, sizeof(*app), app_cmp);
+	if (n == 1 && !services) {
+		target = fw_policy_chain(c, app[0].p);
+		goto out;
+	}
+	if (!n && !services)
+		goto out;
+	if (t == FW_SELF)
+		name = xasprintf("input_%s", zf->id);
+	else
+		name = xasprintf("pair_%s_%s", zf ? zf->id : "self", zt->id);
+	ch = fw_chain_get(c, name);
+	free(name);
+	if (!ch->nlines && services)
+		zone_services(c, ch, zf);
+	for (i = 0; i < n; i++)
+		fw_chain_add(c, ch, &app[i].p->o.pos, NULL, "jump %s",
+			     fw_policy_chain(c, app[i].p));
+	target = ch->name;
+out:
+	free(app);
+	return target;
+}
+
+/* Match text for a member as the source (from) or destination (to). */
+static bool member_match(struct fwc *c, struct buf *b,
+			 const struct fw_member *m, bool from)
+{
+	if (m->ifname) {
+		buf_adds(b, from ? "iifname " : "oifname ");
+		if (!fw_quote(c, b, m->ifname, &m->pos, "interface"))
+			return false;
+		buf_addc(b, ' ');
+	}
+	if (m->src)
+		fw_addr_match(b, m->src, from ? "saddr" : "daddr", false);
+	if (from && m->dst)
+		fw_addr_match(b, m->dst, "daddr", false);
+	return true;
+}
+
+static bool plain(const struct fw_member *m)
+{
+	return m->ifname && !m->src && !m->dst;
+}
+
+struct vmap {
+	char **elems;
+	struct pos *at;
+	size_t n;
+	size_t cap;
+};
+
+static void vmap_add(struct fwc *c, struct vmap *v, const char *key1,
+		     const char *key2, const struct pos *at, const char *target)
+{
+	struct buf b = BUF_INIT;
+
+	fw_quote(c, &b, key1, at, "interface");
+	if (key2) {
+		buf_adds(&b, " . ");
+		fw_quote(c, &b, key2, at, "interface");
+	}
+	buf_printf(&b, " : goto %s", target);
+	xgrow((void **)&v->elems, &v->cap, v->n + 1, sizeof(*v->elems));
+	v->at = xrealloc(v->at, v->cap * sizeof(*v->at));
+	v->at[v->n] = *at;
+	v->elems[v->n++] = buf_steal(&b);
+}
+
+static void vmap_free(struct vmap *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->elems[i]);
+	free(v->elems);
+	free(v->at);
+}
+
+/* Emits the dispatch of one pair: map elements for plain members, rules
+ * in base for the ones narrowed by address. */
+static void dispatch_pair(struct fwc *c, size_t f, size_t t,
+			  const char *target, struct vmap *map,
+			  struct fw_chain *base)
+{
+	const struct fw_zone *zf = f == FW_SELF ? NULL : &c->zones[f];
+	const struct fw_zone *zt = t == FW_SELF ? NULL : &c->zones[t];
+	size_t nf = zf ? zf->nm : 1, nt = zt ? zt->nm : 1;
+
+	for (size_t i = 0; i < nf; i++)
+		for (size_t k = 0; k < nt; k++) {
+			const struct fw_member *mf = zf ? &zf->m[i] : NULL;
+			const struct fw_member *mt = zt ? &zt->m[k] : NULL;
+			const struct pos *at = mf ? &mf->pos : &mt->pos;
+			struct buf b = BUF_INIT;
+			char *what;
+
+			if ((!mf || plain(mf)) && (!mt || plain(mt))) {
+				vmap_add(c, map, mf ? mf->ifname : mt->ifname,
+					 mf && mt ? mt->ifname : NULL, at,
+					 target);
+				continue;
+			}
+			if ((mf && !member_match(c, &b, mf, true)) ||
+			    (mt && !member_match(c, &b, mt, false))) {
+				buf_free(&b);
+				continue;
+			}
+			what = xasprintf("zone %s->%s", zf ? zf->name : "self",
+					 zt ? zt->name : "self");
+			fw_chain_add(c, base, at, what, "%sgoto %s", b.p,
+				     target);
+			free(what);
+			buf_free(&b);
+		}
+}
+
+static void map_define(struct fwc *c, const char *name, const char *type,
+		       struct vmap *v)
+{
+	if (!v->n)
+		return;
+	fw_sets_add(c, NULL, NULL, "map %s {", name);
+	fw_sets_add(c, NULL, NULL, "\ttype %s : verdict", type);
+	fw_sets_add(c, NULL, NULL, "\tflags interval");
+	fw_sets_add(c, NULL, NULL, "\telements = {");
+	for (size_t i = 0; i < v->n; i++)
+		fw_sets_add(c, &v->at[i], NULL, "\t\t%s%s", v->elems[i],
+			    i + 1 < v->n ? "," : "");
+	fw_sets_add(c, NULL, NULL, "\t}");
+	fw_sets_add(c, NULL, NULL, "}");
+	c->nsets++;
+}
+
+static void dispatch(struct fwc *c, struct fw_chain *input,
+		     struct fw_chain *forward, struct fw_chain *output)
+{
+	struct vmap vin = { 0 }, vfwd = { 0 }, vout = { 0 };
+
+	for (size_t f = 0; f < c->nzones; f++) {
+		const char *target = pair_target(c, f, FW_SELF);
+
+		if (target)
+			dispatch_pair(c, f, FW_SELF, target, &vin, input);
+		for (size_t t = 0; t < c->nzones; t++) {
+			target = pair_target(c, f, t);
+			if (target)
+				dispatch_pair(c, f, t, target, &vfwd, forward);
+		}
+	}
+	for (size_t t = 0; t < c->nzones; t++) {
+		const char *target = pair_target(c, FW_SELF, t);
+
+		if (target)
+			dispatch_pair(c, FW_SELF, t, target, &vout, output);
+	}
+	if (vin.n)
+		fw_chain_add(c, input, NULL, NULL, "iifname vmap @zone_in");
+	if (vfwd.n)
+		fw_chain_add(c, forward, NULL, NULL,
+			     "iifname . oifname vmap @zone_fwd");
+	if (vout.n)
+		fw_chain_add(c, output, NULL, NULL, "oifname vmap @zone_out");
+	map_define(c, "zone_in", "ifname", &vin);
+	map_define(c, "zone_fwd", "ifname . ifname", &vfwd);
+	map_define(c, "zone_out", "ifname", &vout);
+	vmap_free(&vin);
+	vmap_free(&vfwd);
+	vmap_free(&vout);
+}
+
+/* --- the table ---------------------------------------------------------- */
+
+static const char *const base_heads[] = {
+	"type filter hook input priority filter; policy drop;",
+	"type filter hook forward priority filter; policy drop;",
+	"type filter hook output priority filter; policy accept;",
+	"type nat hook prerouting priority dstnat; policy accept;",
+	"type nat hook postrouting priority srcnat; policy accept;",
+};
+static const char *const base_names[] = {
+	"input", "forward", "output", "prerouting", "postrouting",
+};
+
+static void base_chains(struct fwc *c)
+{
+	struct fw_chain *in, *fwd;
+
+	for (size_t i = 0; i < ARRAY_SIZE(base_names); i++)
+		fw_chain_get(c, base_names[i]);
+	in = fw_chain_get(c, "input");
+	fwd = fw_chain_get(c, "forward");
+	if (c->cfg->mss_clamping.v)
+		fw_chain_add(c, fwd, &c->cfg->mss_clamping.pos, "mss_clamping",
+			     "tcp flags syn / syn,rst tcp option maxseg size "
+			     "set rt mtu");
+	fw_chain_add(c, in, NULL, NULL, "ct state vmap { established : accept, "
+		     "related : accept, invalid : drop }");
+	fw_chain_add(c, in, NULL, NULL, "iifname \"lo\" accept");
+	/* without neighbour discovery IPv6 does not work at all */
+	fw_chain_add(c, in, NULL, NULL, "icmpv6 type { nd-neighbor-solicit, "
+		     "nd-neighbor-advert, nd-router-solicit, nd-router-advert } "
+		     "ip6 hoplimit 255 accept");
+	fw_chain_add(c, fwd, NULL, NULL, "ct state vmap { established : accept, "
+		     "related : accept, invalid : drop }");
+}
+
+static void sysctls(struct fwc *c, struct fw_plan *plan)
+{
+	const struct cfg_bool *b = &c->cfg->ip_forwarding;
+
+	if (!b->set)
+		return;
+	plan->sysctl[plan->nsysctl++] = (struct fw_sysctl){
+		"net/ipv4/ip_forward", b->v ? "1" : "0", b->pos };
+	plan->sysctl[plan->nsysctl++] = (struct fw_sysctl){
+		"net/ipv6/conf/all/forwarding", b->v ? "1" : "0", b->pos };
+}
+
+static void origin_push(struct fw_plan *plan, size_t *cap,
+			const struct fw_origin *o)
+{
+	xgrow((void **)&plan->lines, cap, plan->nlines + 1,
+	      sizeof(*plan->lines));
+	plan->lines[plan->nlines].pos = o ? o->pos : (struct pos){ 0 };
+	plan->lines[plan->nlines].what = o && o->what ? xstrdup(o->what) :
+					 NULL;
+	plan->nlines++;
+}
+
+static void assemble(struct fwc *c, struct fw_plan *plan)
+{
+	struct buf body = BUF_INIT, out = BUF_INIT;
+	unsigned char h[crypto_hash_sha256_BYTES];
+	size_t cap = 0, first = 0;
+
+	/* line 1 "table inet moat {", line 2 the comment */
+	origin_push(plan, &cap, NULL);
+	origin_push(plan, &cap, NULL);
+	/* set and map lines sit one level out from rules */
+	{
+		const char *p = c->sets.p ? c->sets.p : "";
+
+		for (size_t i = 0; i < c->set_lines; i++) {
+			const char *e = strchr(p, '\n');
+
+			buf_add(&body, p + 1, (size_t)(e - p));
+			origin_push(plan, &cap, &c->set_orig[i]);
+			p = e + 1;
+		}
+	}
+	for (size_t i = 0; i < c->nchains; i++) {
+		const struct fw_chain *ch = c->chains[i];
+
+		buf_printf(&body, "%s\tchain %s {\n", body.len ? "\n" : "",
+			   ch->name);
+		if (first++ || c->set_lines)
+			origin_push(plan, &cap, NULL);	/* the blank line */
+		origin_push(plan, &cap, NULL);
+		if (i < ARRAY_SIZE(base_heads)) {
+			buf_printf(&body, "\t\t%s\n", base_heads[i]);
+			origin_push(plan, &cap, NULL);
+		}
+		if (ch->body.p)
+			buf_adds(&body, ch->body.p);
+		for (size_t k = 0; k < ch->nlines; k++)
+			origin_push(plan, &cap, &ch->orig[k]);
+		buf_adds(&body, "\t}\n");
+		origin_push(plan, &cap, NULL);
+	}
+	crypto_hash_sha256(h, (const unsigned char *)body.p, body.len);
+	for (size_t i = 0; i < sizeof(h); i++)
+		snprintf(plan->hash + 2 * i, 3, "%02x", h[i]);
+	buf_printf(&out, "table %s %s {\n\tcomment \"%s%s\"\n\n%s}\n",
+		   FW_FAMILY, FW_TABLE, FW_HASH_TAG, plan->hash, body.p);
+	origin_push(plan, &cap, NULL);	/* the blank line after the comment */
+	origin_push(plan, &cap, NULL);	/* "}" */
+	plan->len = out.len;
+	plan->script = buf_steal(&out);
+	plan->nchains = c->nchains;
+	plan->nrules = c->nrules;
+	plan->nsets = c->nsets;
+	buf_free(&body);
+}
+
+static void fwc_free(struct fwc *c)
+{
+	for (size_t i = 0; i < c->nchains; i++) {
+		struct fw_chain *ch = c->chains[i];
+
+		free(ch->name);
+		buf_free(&ch->body);
+		for (size_t k = 0; k < ch->nlines; k++)
+			free(ch->orig[k].what);
+		free(ch->orig);
+		free(ch);
+	}
+	free(c->chains);
+	for (size_t i = 0; i < c->set_lines; i++)
+		free(c->set_orig[i].what);
+	free(c->set_orig);
+	buf_free(&c->sets);
+	for (size_t i = 0; c->pchain && i < c->cfg->policies.n; i++)
+		free(c->pchain[i]);
+	free(c->pchain);
+	for (size_t i = 0; i < c->nowned; i++)
+		free(c->owned[i]);
+	free(c->owned);
+	fw_zones_free(c);
+}
+
+struct fw_plan *fw_compile(const struct moat_config *cfg,
+			   struct diag_list *dl)
+{
+	struct fwc c = { .cfg = cfg, .dl = dl };
+	struct fw_plan *plan = NULL;
+	struct fw_chain *in, *fwd, *out;
+
+	if (sodium_init() < 0)
+		fatal("libsodium failed to initialise");
+	fw_zones_build(&c);
+	name_policies(&c);
+	base_chains(&c);
+	in = fw_chain_get(&c, "input");
+	fwd = fw_chain_get(&c, "forward");
+	out = fw_chain_get(&c, "output");
+	fw_ipsets(&c);
+	CFG_EACH(const struct cfg_policy, p, cfg->policies)
+		if (!p->disabled.v && fw_policy_from(p) && fw_policy_to(p))
+			policy_chain(&c, p);
+	dispatch(&c, in, fwd, out);
+	fw_nat(&c);
+	if (!c.errors) {
+		plan = xcalloc(1, sizeof(*plan));
+		assemble(&c, plan);
+		sysctls(&c, plan);
+	}
+	fwc_free(&c);
+	return plan;
+}
+
+void fw_plan_free(struct fw_plan *plan)
+{
+	if (!plan)
+		return;
+	for (size_t i = 0; i < plan->nlines; i++)
+		free(plan->lines[i].what);
+	free(plan->lines);
+	free(plan->script);
+	free(plan);
+}
+
+const struct fw_origin *fw_plan_origin(const struct fw_plan *plan, int line)
+{
+	if (line < 1 || (size_t)line > plan->nlines)
+		return NULL;
+	return &plan->lines[line - 1];
+}
+
+bool fw_hash_from_comment(const char *comment, char *out)
+{
+	size_t n = strlen(FW_HASH_TAG);
+
+	if (!comment || strncmp(comment, FW_HASH_TAG, n) ||
+	    strlen(comment + n) != FW_HASH_HEX ||
+	    strspn(comment + n, "0123456789abcdef") != FW_HASH_HEX)
+		return false;
+	memcpy(out, comment + n, FW_HASH_HEX + 1);
+	return true;
+}

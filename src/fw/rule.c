@@ -1,0 +1,398 @@
+/* Policy rules and the pieces of nft syntax every part of the compiler
+ * writes: quoted names, comments, addresses, protocols and ports. The
+ * config has been validated; what only nft would refuse is checked here,
+ * with the config location. */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "fw/internal.h"
+
+/* nft's limits: comments up to 128 bytes, log prefixes up to 127. */
+#define NFT_COMMENT_MAX 128
+#define NFT_LOG_PREFIX_MAX 127
+
+bool fw_quote(struct fwc *c, struct buf *b, const char *s,
+	      const struct pos *at, const char *what)
+{
+	if (strpbrk(s, "\"\\\n")) {
+		fwc_error(c, at, "%s \"%s\": nftables cannot carry '\"' or "
+			  "'\\' in a name", what, s);
+		return false;
+	}
+	buf_printf(b, "\"%s\"", s);
+	return true;
+}
+
+/* Copies at most max bytes of s into b, replacing what nft strings cannot
+ * hold and never cutting a UTF-8 character in two. */
+static void add_text(struct buf *b, const char *s, size_t max)
+{
+	size_t n = 0;
+
+	while (*s && n < max) {
+		unsigned char ch = (unsigned char)*s;
+		size_t len = ch < 0x80 ? 1 : ch >= 0xf0 ? 4 : ch >= 0xe0 ? 3 :
+			     ch >= 0xc0 ? 2 : 1;
+
+		if (n + len > max)
+			break;
+		if (ch == '"')
+			buf_addc(b, '\'');
+		else if (ch == '\\' || ch < ' ' || ch == 0x7f)
+			buf_addc(b, ' ');
+		else
+			buf_add(b, s, len);
+		s += len;
+		n += len;
+	}
+}
+
+void fw_comment(struct buf *b, const char *what)
+{
+	buf_adds(b, " comment \"");
+	add_text(b, what, NFT_COMMENT_MAX - 1);
+	buf_addc(b, '"');
+}
+
+void fw_log(struct buf *b, const char *prefix)
+{
+	/* a space after the prefix keeps it apart from the kernel's text */
+	size_t n = strlen(prefix);
+
+	buf_adds(b, "log prefix \"");
+	add_text(b, prefix, NFT_LOG_PREFIX_MAX - 2);
+	buf_adds(b, n && prefix[n - 1] == ' ' ? "\" " : " \" ");
+}
+
+const char *fw_addr_family(const char *addr)
+{
+	return strchr(addr, ':') ? "ip6" : "ip";
+}
+
+void fw_addr_match(struct buf *b, const char *addr, const char *dir,
+		   bool invert)
+{
+	struct cfg_prefix p;
+	const char *why;
+	char text[INET6_ADDRSTRLEN];
+
+	if (!addr_parse(addr, ADDR_PREFIX, &p, &why)) {
+		buf_printf(b, "%s %s %s%s ", fw_addr_family(addr), dir,
+			   invert ? "!= " : "", addr);
+		return;
+	}
+	/* nft refuses a prefix with host bits set; the config may have them
+	 * (10.0.0.1/24 means the network of that host) */
+	for (int i = p.len; i < (p.family == AF_INET ? 32 : 128); i++)
+		p.addr[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
+	inet_ntop(p.family, p.addr, text, sizeof(text));
+	buf_printf(b, "%s %s %s%s", p.family == AF_INET ? "ip" : "ip6", dir,
+		   invert ? "!= " : "", text);
+	if (p.has_len && p.len != (p.family == AF_INET ? 32 : 128))
+		buf_printf(b, "/%d", p.len);
+	buf_addc(b, ' ');
+}
+
+void fw_ports(struct buf *b, const struct cfg_port_range *v, size_t n)
+{
+	if (n > 1)
+		buf_adds(b, "{ ");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_adds(b, ", ");
+		if (v[i].lo == v[i].hi)
+			buf_printf(b, "%u", v[i].lo);
+		else
+			buf_printf(b, "%u-%u", v[i].lo, v[i].hi);
+	}
+	if (n > 1)
+		buf_adds(b, " }");
+}
+
+/* Both lists of a rule (dest_port and dest_ports) as one. */
+static void ports_join(const struct cfg_ports *a, const struct cfg_ports *b,
+		       struct cfg_port_range **out, size_t *n)
+{
+	size_t na = a && a->set ? a->n : 0, nb = b && b->set ? b->n : 0;
+
+	*n = na + nb;
+	*out = *n ? xmalloc(*n * sizeof(**out)) : NULL;
+	if (na)
+		memcpy(*out, a->v, na * sizeof(**out));
+	if (nb)
+		memcpy(*out + na, b->v, nb * sizeof(**out));
+}
+
+/* IP protocols by the names configs use; nft knows a few by name, the
+ * rest are written as numbers so that no /etc/protocols is needed. */
+static const struct {
+	const char *name;
+	const char *nft;
+} protos[] = {
+	{ "tcp", "tcp" }, { "udp", "udp" }, { "icmp", "icmp" },
+	{ "icmpv6", "ipv6-icmp" }, { "sctp", "sctp" }, { "gre", "gre" },
+	{ "esp", "esp" }, { "ah", "ah" }, { "udplite", "udplite" },
+	{ "dccp", "dccp" }, { "igmp", "2" }, { "ospf", "89" },
+	{ "vrrp", "112" }, { "pim", "103" }, { "ipip", "4" },
+	{ "ipv6", "41" }, { "l2tp", "115" }, { "egp", "8" },
+	{ "rsvp", "46" },
+};
+
+static const char *proto_nft(const char *p)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(protos); i++)
+		if (!strcasecmp(protos[i].name, p))
+			return protos[i].nft;
+	return p;	/* a number */
+}
+
+static bool proto_any(const char *p)
+{
+	return !p || !strcasecmp(p, "any") || !strcasecmp(p, "all");
+}
+
+void fw_proto_ports(struct buf *b, const char *proto,
+		    const struct cfg_ports *sport, const struct cfg_ports *sport2,
+		    const struct cfg_ports *dport, const struct cfg_ports *dport2)
+{
+	struct cfg_port_range *sp, *dp;
+	size_t nsp, ndp;
+	const char *hdr;
+
+	ports_join(sport, sport2, &sp, &nsp);
+	ports_join(dport, dport2, &dp, &ndp);
+	if ((nsp || ndp) && (proto_any(proto) || !strcasecmp(proto, "tcp_udp"))) {
+		buf_adds(b, "meta l4proto { tcp, udp } ");
+		hdr = "th";
+	} else if (nsp || ndp) {
+		hdr = proto_nft(proto);	/* tcp, udp or sctp */
+	} else {
+		if (proto && !strcasecmp(proto, "tcp_udp"))
+			buf_adds(b, "meta l4proto { tcp, udp } ");
+		else if (!proto_any(proto))
+			buf_printf(b, "meta l4proto %s ", proto_nft(proto));
+		hdr = NULL;
+	}
+	if (nsp) {
+		buf_printf(b, "%s sport ", hdr);
+		fw_ports(b, sp, nsp);
+		buf_addc(b, ' ');
+	}
+	if (ndp) {
+		buf_printf(b, "%s dport ", hdr);
+		fw_ports(b, dp, ndp);
+		buf_addc(b, ' ');
+	}
+	free(sp);
+	free(dp);
+}
+
+void fw_duration(struct buf *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	buf_adds(b, s);
+	if (n && s[n - 1] >= '0' && s[n - 1] <= '9')
+		buf_addc(b, 's');
+}
+
+/* "10/second burst 20" -> "limit rate 10/second burst 20 packets " */
+static void limit(struct buf *b, const char *l)
+{
+	static const struct {
+		const char *in, *out;
+	} units[] = {
+		{ "s", "second" }, { "m", "minute" }, { "h", "hour" },
+		{ "d", "day" },
+	};
+	unsigned long rate = 0, burst = 0;
+	char unit[16] = "";
+	const char *u = unit, *bp = strstr(l, "burst");
+
+	sscanf(l, "%lu/%15[a-z]", &rate, unit);
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+		if (!strcmp(unit, units[i].in))
+			u = units[i].out;
+	buf_printf(b, "limit rate %lu/%s ", rate, u);
+	if (bp && sscanf(bp, "burst %lu", &burst) == 1)
+		buf_printf(b, "burst %lu packets ", burst);
+}
+
+/* "new,established" -> "ct state established,new " (nft wants commas) */
+static void ct_state(struct buf *b, const char *s)
+{
+	char *copy = xstrdup(s), *tok, *save = NULL;
+	bool first = true;
+
+	buf_adds(b, "ct state ");
+	for (tok = strtok_r(copy, ", ", &save); tok;
+	     tok = strtok_r(NULL, ", ", &save)) {
+		for (char *p = tok; *p; p++)
+			*p = (char)(*p | 0x20);	/* validated: letters */
+		buf_printf(b, "%s%s", first ? "" : ",", tok);
+		first = false;
+	}
+	buf_addc(b, ' ');
+	free(copy);
+}
+
+/* The match of an ipset reference: "ip saddr @blocked ". */
+static bool set_match(struct fwc *c, struct buf *b, const struct cfg_str *ref,
+		      const char *dir, bool invert)
+{
+	const struct cfg_ipset *s = fw_ipset_find(c, ref->v);
+	const char *type = s && s->type.v ? s->type.v : "ipv4_addr";
+	const char *op = invert ? "!= " : "";
+
+	if (!s)
+		return false;	/* validation reported it */
+	if (!strcmp(type, "ipv4_addr"))
+		buf_printf(b, "ip %s %s@%s ", dir, op, ref->v);
+	else if (!strcmp(type, "ipv6_addr"))
+		buf_printf(b, "ip6 %s %s@%s ", dir, op, ref->v);
+	else if (!strcmp(type, "ether_addr"))
+		buf_printf(b, "ether %s %s@%s ", dir, op, ref->v);
+	else {
+		fwc_error(c, &ref->pos, "ipset \"%s\" holds %s, not addresses",
+			  ref->v, !strcmp(type, "inet_service") ? "ports" :
+			  "DNS names (not supported by moat yet)");
+		return false;
+	}
+	return true;
+}
+
+/* A rule's addresses must all be of one family. */
+static bool rule_family_ok(struct fwc *c, const struct cfg_rule *r)
+{
+	const char *fam = NULL;
+	const struct cfg_str *sv[] = { &r->src_ip, &r->dest_ip };
+
+	for (size_t i = 0; i < ARRAY_SIZE(sv); i++) {
+		const char *f;
+
+		if (!sv[i]->v)
+			continue;
+		f = fw_addr_family(sv[i]->v);
+		if (fam && strcmp(fam, f)) {
+			fwc_error(c, &sv[i]->pos, "rule \"%s\": src_ip and "
+				  "dest_ip are of different families (IPv4 and "
+				  "IPv6); no packet can match", r->o.name);
+			return false;
+		}
+		fam = f;
+	}
+	if (fam && r->proto.v && ((!strcasecmp(r->proto.v, "icmp") &&
+				   !strcmp(fam, "ip6")) ||
+				  (!strcasecmp(r->proto.v, "icmpv6") &&
+				   !strcmp(fam, "ip")))) {
+		fwc_error(c, &r->proto.pos, "rule \"%s\": protocol %s with an "
+			  "%s address; no packet can match", r->o.name,
+			  r->proto.v, strcmp(fam, "ip") ? "IPv6" : "IPv4");
+		return false;
+	}
+	return true;
+}
+
+/* Finds the policy a jump_target names: its `name`, or its labels. */
+static const struct cfg_policy *jump_policy(const struct fwc *c,
+					    const char *t)
+{
+	CFG_EACH(const struct cfg_policy, p, c->cfg->policies) {
+		if ((p->name.v && !strcmp(p->name.v, t)) ||
+		    (!p->o.name2 && !strcmp(p->o.name, t)))
+			return p;
+	}
+	return NULL;
+}
+
+static void verdict(struct fwc *c, struct buf *b, const struct cfg_rule *r,
+		    const struct cfg_policy *self)
+{
+	const char *a = r->action.v;
+
+	if (!strcmp(a, "jump")) {
+		const struct cfg_policy *t = jump_policy(c, r->jump_target.v);
+
+		if (!t) {
+			fwc_error(c, &r->jump_target.pos, "jump_target \"%s\" "
+				  "names no policy (give a policy's name)",
+				  r->jump_target.v);
+			return;
+		}
+		if (t == self) {
+			fwc_error(c, &r->jump_target.pos, "jump_target \"%s\" "
+				  "is the rule's own policy: a loop",
+				  r->jump_target.v);
+			return;
+		}
+		buf_printf(b, "jump %s", fw_policy_chain(c, t));
+	} else {
+		buf_adds(b, a);
+	}
+}
+
+void fw_rules(struct fwc *c, struct fw_chain *ch, const struct cfg_policy *p,
+	      const char *pname)
+{
+	CFG_EACH(const struct cfg_rule, r, p->rules) {
+		struct buf m = BUF_INIT, tail = BUF_INIT;
+		char *what;
+		bool ok = true;
+
+		if (r->disabled.v)
+			continue;
+		if (!rule_family_ok(c, r))
+			continue;
+		fw_proto_ports(&m, r->proto.v, &r->src_port, &r->src_ports,
+			       &r->dest_port, &r->dest_ports);
+		if (r->src_ip.v)
+			fw_addr_match(&m, r->src_ip.v, "saddr", r->invert_src.v);
+		if (r->src_ipset.v)
+			ok &= set_match(c, &m, &r->src_ipset, "saddr",
+					r->invert_src.v);
+		if (r->dest_ip.v)
+			fw_addr_match(&m, r->dest_ip.v, "daddr",
+				      r->invert_dest.v);
+		if (r->dest_ipset.v)
+			ok &= set_match(c, &m, &r->dest_ipset, "daddr",
+					r->invert_dest.v);
+		if (r->conn_state.v)
+			ct_state(&m, r->conn_state.v);
+		if (r->limit.v)
+			limit(&m, r->limit.v);
+		if (r->counter.v)
+			buf_adds(&m, "counter ");
+		what = xasprintf("%s rule %s", pname, r->o.name);
+		if (r->log.v || r->log_prefix.v)
+			fw_log(&m, r->log_prefix.v ? r->log_prefix.v : what);
+		if (r->comment.v || r->description.v) {
+			char *w = xasprintf("%s: %s", what, r->comment.v ?
+					    r->comment.v : r->description.v);
+
+			free(what);
+			what = w;
+		}
+		verdict(c, &tail, r, p);
+		if (ok && !strcmp(r->action.v, "reject") &&
+		    (proto_any(r->proto.v) ||
+		     !strcasecmp(r->proto.v, "tcp_udp"))) {
+			/* TCP gets a reset, the rest an ICMP unreachable */
+			fw_chain_add(c, ch, &r->o.pos, what,
+				     "meta l4proto tcp %sreject with tcp reset%s",
+				     m.p ? m.p : "", "");
+			buf_adds(&tail, " with icmpx type port-unreachable");
+		} else if (ok && !strcmp(r->action.v, "reject")) {
+			buf_adds(&tail, !strcasecmp(r->proto.v, "tcp") ?
+				 " with tcp reset" :
+				 " with icmpx type port-unreachable");
+		}
+		if (ok)
+			fw_chain_add(c, ch, &r->o.pos, what, "%s%s",
+				     m.p ? m.p : "", tail.p ? tail.p : "");
+		free(what);
+		buf_free(&m);
+		buf_free(&tail);
+	}
+}
