@@ -59,4 +59,11 @@ const struct fw_origin *fw_plan_origin(const struct fw_plan *plan, int line);
  * the comment is not one of ours. out has FW_HASH_HEX + 1 bytes. */
 bool fw_hash_from_comment(const char *comment, char *out);
 
+/* Adds to dl one error per "FILE:LINE:COL: Error: ..." of err (what
+ * libnftables printed about plan->script loaded after skip lines of
+ * preamble), placed at the config line the refused line came from.
+ * Returns how many it found. */
+int fw_explain(const struct fw_plan *plan, const char *err, int skip,
+	       struct diag_list *dl);
+
 #endif

@@ -307,6 +307,38 @@ static const struct cfg_policy *jump_policy(const struct fwc *c,
 	return NULL;
 }
 
+/* Whether following jumps from policy p comes back to start; seen marks
+ * the policies already walked, so each is walked once. */
+static bool jumps_to(const struct fwc *c, const struct cfg_policy *p,
+		     const struct cfg_policy *start, bool *seen)
+{
+	const struct cfg_policy *base = c->cfg->policies.v;
+
+	if (seen[p - base])
+		return false;
+	seen[p - base] = true;
+	CFG_EACH(const struct cfg_rule, r, p->rules) {
+		const struct cfg_policy *t;
+
+		if (r->disabled.v || strcmp(r->action.v, "jump"))
+			continue;
+		t = jump_policy(c, r->jump_target.v);
+		if (t && (t == start || jumps_to(c, t, start, seen)))
+			return true;
+	}
+	return false;
+}
+
+static bool loops(const struct fwc *c, const struct cfg_policy *t,
+		  const struct cfg_policy *self)
+{
+	bool *seen = xcalloc(c->cfg->policies.n, sizeof(*seen));
+	bool r = jumps_to(c, t, self, seen);
+
+	free(seen);
+	return r;
+}
+
 static void verdict(struct fwc *c, struct buf *b, const struct cfg_rule *r,
 		    const struct cfg_policy *self)
 {
@@ -321,10 +353,11 @@ static void verdict(struct fwc *c, struct buf *b, const struct cfg_rule *r,
 				  r->jump_target.v);
 			return;
 		}
-		if (t == self) {
-			fwc_error(c, &r->jump_target.pos, "jump_target \"%s\" "
-				  "is the rule's own policy: a loop",
-				  r->jump_target.v);
+		if (t == self || loops(c, t, self)) {
+			fwc_error(c, &r->jump_target.pos, "jump_target \"%s\": "
+				  "%s; the kernel refuses loops", r->jump_target.v,
+				  t == self ? "the rule's own policy" :
+				  "its jumps lead back to this policy");
 			return;
 		}
 		buf_printf(b, "jump %s", fw_policy_chain(c, t));

@@ -1,0 +1,289 @@
+/* moat apply / moat status: put the firewall in the kernel and say how it
+ * stands. (moat compile is cmd_compile.c, moat diff cmd_diff.c.) */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/buf.h"
+#include "cli/cli.h"
+#include "cli/load.h"
+#include "config/config.h"
+#include "fw/apply.h"
+#include "fw/fw.h"
+#include "fw/nl.h"
+
+#define DEFAULT_STATE_DIR "/var/lib/moat"
+
+static const char *state_dir(const struct moat_config *cfg)
+{
+	return cfg && cfg->state_dir.v ? cfg->state_dir.v : DEFAULT_STATE_DIR;
+}
+
+static int apply_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "force", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct fw_apply_opts o = { 0 };
+	const char *path = MOAT_DEFAULT_CONFIG;
+	struct diag_list dl = { 0 };
+	struct moat_config *cfg;
+	struct fw_plan *plan;
+	enum fw_outcome out;
+	int c, r;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "c:nf", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': path = optarg; break;
+		case 'n': o.dry_run = true; break;
+		case 'f': o.force = true; break;
+		default:
+			return cli_usage_error(&cli_cmd_apply,
+					       "unknown option '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error(&cli_cmd_apply, "unexpected argument "
+				       "'%s'", argv[optind]);
+	r = cli_compile(path, &cfg, &plan);
+	if (r != MOAT_EXIT_OK)
+		goto out;
+	o.state_dir = state_dir(cfg);
+	if (fw_apply(plan, &o, &out, &dl) < 0) {
+		diag_sort(&dl);
+		diag_print(&dl, stderr);
+		fprintf(stderr, "moat apply: nothing was changed\n");
+		r = MOAT_EXIT_BAD;
+		goto out;
+	}
+	diag_print(&dl, stderr);
+	if (out == FW_UNCHANGED)
+		printf("unchanged: table inet moat already holds this config "
+		       "(%.12s)\n", plan->hash);
+	else if (out == FW_CHECKED)
+		printf("dry run: the kernel accepts %zu chains, %zu rules, "
+		       "%zu sets; nothing was changed\n", plan->nchains,
+		       plan->nrules, plan->nsets);
+	else
+		printf("applied: table inet moat, %zu chains, %zu rules, "
+		       "%zu sets (%.12s)\n", plan->nchains, plan->nrules,
+		       plan->nsets, plan->hash);
+out:
+	diag_list_free(&dl);
+	fw_plan_free(plan);
+	cfg_free(cfg);
+	return r;
+}
+
+const struct cli_cmd cli_cmd_apply = {
+	.name = "apply",
+	.summary = "load the config's firewall into the kernel, atomically",
+	.help =
+	"usage: moat apply [-c FILE] [--dry-run] [--force]\n\n"
+	"Compiles FILE (default " MOAT_DEFAULT_CONFIG ") and replaces the\n"
+	"nftables table inet moat with it in one kernel transaction: either\n"
+	"all of it is in place afterwards or nothing changed. Other tables\n"
+	"are never touched. When the kernel refuses something, the error\n"
+	"names the config line it came from.\n\n"
+	"The table's comment carries a hash of what was compiled; when it\n"
+	"matches, nothing is loaded (\"unchanged\"). Then ip_forwarding is\n"
+	"set as configured. The outcome is kept in STATE_DIR/fw.state\n"
+	"(state_dir in the config, default " DEFAULT_STATE_DIR ") for\n"
+	"`moat status`.\n\n"
+	"  -c, --config FILE  the config ('-' reads stdin)\n"
+	"  -n, --dry-run      compile and let the kernel check the ruleset;\n"
+	"                     change nothing\n"
+	"  -f, --force        load even when the hash says it is unchanged\n\n"
+	"Exit status: 0 applied or unchanged, 1 the config has errors or the\n"
+	"kernel refused it (nothing changed), 2 usage error.\n",
+	.run = apply_run,
+};
+
+/* --- status ---------------------------------------------------------------- */
+
+struct status {
+	struct fw_kernel k;
+	int kerr;		/* -errno reading the kernel */
+	struct fw_state st;
+	bool have_state;
+	const struct fw_plan *plan;	/* NULL: config did not compile */
+	const char *problems[8];
+	size_t nproblems;
+};
+
+static void problem(struct status *s, const char *p)
+{
+	if (s->nproblems < ARRAY_SIZE(s->problems))
+		s->problems[s->nproblems++] = p;
+}
+
+static void judge(struct status *s)
+{
+	if (s->kerr)
+		problem(s, "cannot read the kernel's nftables");
+	else if (!s->k.present)
+		problem(s, "table inet moat is not in the kernel");
+	else if (!s->k.ours)
+		problem(s, "table inet moat was not made by moat apply");
+	if (!s->plan)
+		problem(s, "the config does not compile");
+	else if (s->k.ours && strcmp(s->k.hash, s->plan->hash))
+		problem(s, "the kernel holds another config than this one");
+	else if (s->k.ours && (s->k.nchains != s->plan->nchains ||
+			       s->k.nrules != s->plan->nrules ||
+			       s->k.nsets != s->plan->nsets))
+		problem(s, "table inet moat was changed outside moat");
+	if (s->have_state && s->st.failed_at &&
+	    s->st.failed_at >= s->st.applied_at)
+		problem(s, "the last apply failed");
+}
+
+static void when(char *out, size_t n, long long t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!t || !localtime_r(&tt, &tm))
+		snprintf(out, n, "never");
+	else
+		strftime(out, n, "%Y-%m-%d %H:%M:%S %z", &tm);
+}
+
+static void status_text(const struct status *s)
+{
+	char t[64];
+
+	printf("firewall: %s\n", s->nproblems ? "degraded" : "ok");
+	for (size_t i = 0; i < s->nproblems; i++)
+		printf("  problem: %s\n", s->problems[i]);
+	if (s->k.present)
+		printf("  table inet moat: %zu chains (%zu hooked), %zu rules, "
+		       "%zu sets\n", s->k.nchains, s->k.nbase, s->k.nrules,
+		       s->k.nsets);
+	else
+		printf("  table inet moat: absent\n");
+	printf("  installed: %s\n", s->k.ours ? s->k.hash : "-");
+	printf("  config:    %s\n", s->plan ? s->plan->hash : "-");
+	when(t, sizeof(t), s->st.applied_at);
+	printf("  last apply: %s\n", t);
+	if (s->st.failed_at) {
+		when(t, sizeof(t), s->st.failed_at);
+		printf("  last error: %s: %s\n", t, s->st.error);
+	} else {
+		printf("  last error: none\n");
+	}
+}
+
+static void json_hash(struct buf *b, const char *key, const char *h)
+{
+	buf_printf(b, "\"%s\":", key);
+	if (h)
+		buf_json_str(b, h, strlen(h));
+	else
+		buf_adds(b, "null");
+}
+
+static void status_json(const struct status *s)
+{
+	struct buf b = BUF_INIT;
+
+	buf_printf(&b, "{\"status\":\"%s\",\"problems\":[",
+		   s->nproblems ? "degraded" : "ok");
+	for (size_t i = 0; i < s->nproblems; i++) {
+		buf_adds(&b, i ? "," : "");
+		buf_json_str(&b, s->problems[i], strlen(s->problems[i]));
+	}
+	buf_printf(&b, "],\"table\":{\"present\":%s,\"chains\":%zu,"
+		   "\"hooked\":%zu,\"rules\":%zu,\"sets\":%zu},",
+		   s->k.present ? "true" : "false", s->k.nchains, s->k.nbase,
+		   s->k.nrules, s->k.nsets);
+	json_hash(&b, "installed_hash", s->k.ours ? s->k.hash : NULL);
+	buf_adds(&b, ",");
+	json_hash(&b, "config_hash", s->plan ? s->plan->hash : NULL);
+	buf_printf(&b, ",\"last_apply\":%lld,\"last_error\":",
+		   s->st.applied_at);
+	if (s->st.failed_at) {
+		buf_printf(&b, "{\"at\":%lld,\"message\":", s->st.failed_at);
+		buf_json_str(&b, s->st.error, strlen(s->st.error));
+		buf_adds(&b, "}");
+	} else {
+		buf_adds(&b, "null");
+	}
+	buf_adds(&b, "}\n");
+	fputs(b.p, stdout);
+	buf_free(&b);
+}
+
+static int status_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = MOAT_DEFAULT_CONFIG;
+	struct status s = { 0 };
+	struct moat_config *cfg = NULL;
+	struct fw_plan *plan = NULL;
+	struct fw_nl nl = { 0 };
+	bool json = false;
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': path = optarg; break;
+		case 'j': json = true; break;
+		default:
+			return cli_usage_error(&cli_cmd_status,
+					       "unknown option '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error(&cli_cmd_status, "unexpected argument "
+				       "'%s'", argv[optind]);
+	if (cli_compile(path, &cfg, &plan) == MOAT_EXIT_USAGE && !cfg)
+		fprintf(stderr, "moat status: reporting the kernel alone\n");
+	s.plan = plan;
+	s.kerr = fw_nl_open(&nl);
+	if (!s.kerr)
+		s.kerr = fw_nl_inspect(&nl, &s.k);
+	fw_nl_close(&nl);
+	s.have_state = fw_state_load(state_dir(cfg), &s.st) == 0;
+	judge(&s);
+	if (json)
+		status_json(&s);
+	else
+		status_text(&s);
+	fw_plan_free(plan);
+	cfg_free(cfg);
+	return s.nproblems ? MOAT_EXIT_BAD : MOAT_EXIT_OK;
+}
+
+const struct cli_cmd cli_cmd_status = {
+	.name = "status",
+	.summary = "how the firewall in the kernel stands against the config",
+	.help =
+	"usage: moat status [-c FILE] [--json]\n\n"
+	"Reads table inet moat from the kernel and compares it with what\n"
+	"FILE (default " MOAT_DEFAULT_CONFIG ") compiles to: whether the\n"
+	"table is there, its chains, rules and sets, the hash installed\n"
+	"against the config's, the last apply and the last error (from\n"
+	"STATE_DIR/fw.state). Overall \"ok\", or \"degraded\" with the\n"
+	"problems: table missing or not moat's, another config installed,\n"
+	"the table changed outside moat, the last apply failed, the config\n"
+	"does not compile.\n\n"
+	"  -c, --config FILE  the config\n"
+	"  --json             one JSON object on stdout\n\n"
+	"Exit status: 0 ok, 1 degraded, 2 usage error.\n",
+	.run = status_run,
+};

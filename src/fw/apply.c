@@ -1,0 +1,280 @@
+/* Applying a plan: one libnftables run of
+ *     table inet moat; delete table inet moat; table inet moat { ... }
+ * which the kernel commits as one transaction or not at all. The script
+ * is handed to libnftables as a file (a memfd) so that its messages carry
+ * line numbers, which fw_explain maps back to config lines.
+ *
+ * An unchanged plan is recognised by the hash in the table's comment,
+ * read with one small netlink request, without loading anything. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nftables/libnftables.h>
+
+#include "base/buf.h"
+#include "fw/apply.h"
+#include "fw/nl.h"
+
+/* Replacing the table, not adding to it: the first line creates it when
+ * absent so that the delete always has something to delete. */
+static const char preamble[] =
+	"table " FW_FAMILY " " FW_TABLE "\n"
+	"delete table " FW_FAMILY " " FW_TABLE "\n";
+#define PREAMBLE_LINES 2
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* --- state ---------------------------------------------------------------- */
+
+static char *state_path(const char *dir)
+{
+	return xasprintf("%s/fw.state", dir);
+}
+
+int fw_state_load(const char *dir, struct fw_state *st)
+{
+	char *path = state_path(dir), line[1200];
+	FILE *f = fopen(path, "re");
+
+	memset(st, 0, sizeof(*st));
+	free(path);
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!strncmp(line, "hash=", 5) &&
+		    strlen(line + 5) == FW_HASH_HEX)
+			memcpy(st->hash, line + 5, FW_HASH_HEX + 1);
+		else if (!strncmp(line, "genid=", 6))
+			st->genid = strtoul(line + 6, NULL, 10);
+		else if (!strncmp(line, "applied_at=", 11))
+			st->applied_at = strtoll(line + 11, NULL, 10);
+		else if (!strncmp(line, "failed_at=", 10))
+			st->failed_at = strtoll(line + 10, NULL, 10);
+		else if (!strncmp(line, "error=", 6))
+		{
+			size_t n = strlen(line + 6);
+
+			n = n < sizeof(st->error) ? n : sizeof(st->error) - 1;
+			memcpy(st->error, line + 6, n);
+			st->error[n] = '\0';
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+/* Written to a temporary file and renamed: a reader never sees half. */
+static void state_save(const char *dir, const struct fw_state *st)
+{
+	char *path, *tmp;
+	FILE *f;
+
+	if (!dir)
+		return;
+	mkdir(dir, 0750);
+	path = state_path(dir);
+	tmp = xasprintf("%s.%d", path, (int)getpid());
+	f = fopen(tmp, "we");
+	if (f) {
+		fprintf(f, "hash=%s\ngenid=%lu\napplied_at=%lld\n"
+			"failed_at=%lld\nerror=%s\n", st->hash, st->genid,
+			st->applied_at, st->failed_at, st->error);
+		if (fflush(f) == 0 && fsync(fileno(f)) == 0 && fclose(f) == 0)
+			rename(tmp, path);
+		else
+			unlink(tmp);
+	}
+	free(tmp);
+	free(path);
+}
+
+static void note_failure(const struct fw_apply_opts *o, struct diag_list *dl)
+{
+	struct fw_state st;
+	size_t k = 0;
+
+	if (!o->state_dir || o->dry_run)
+		return;
+	fw_state_load(o->state_dir, &st);
+	st.failed_at = (long long)time(NULL);
+	/* the first error, on one line */
+	for (size_t i = 0; i < dl->n; i++)
+		if (dl->v[i].sev == DIAG_ERROR) {
+			k = i;
+			break;
+		}
+	if (dl->n) {
+		if (dl->v[k].file)
+			snprintf(st.error, sizeof(st.error), "%s:%d: %s",
+				 dl->v[k].file, dl->v[k].line, dl->v[k].msg);
+		else
+			snprintf(st.error, sizeof(st.error), "%s",
+				 dl->v[k].msg);
+		for (char *p = st.error; *p; p++)
+			if (*p == '\n')
+				*p = ' ';
+	}
+	state_save(o->state_dir, &st);
+}
+
+/* --- sysctls ----------------------------------------------------------- */
+
+static int sysctl_set(const struct fw_sysctl *s, struct diag_list *dl)
+{
+	char *path = xasprintf("/proc/sys/%s", s->path), cur[16] = "";
+	int fd = open(path, O_RDWR | O_CLOEXEC), r = 0;
+	ssize_t n;
+
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	n = read(fd, cur, sizeof(cur) - 1);
+	if (n > 0 && !strncmp(cur, s->value, strlen(s->value)) &&
+	    cur[strlen(s->value)] == '\n')
+		goto out;	/* already so */
+	if (lseek(fd, 0, SEEK_SET) < 0 ||
+	    (r = write_all(fd, s->value, strlen(s->value))) < 0)
+		r = r ? r : -errno;
+out:
+	if (r < 0)
+		diag_error(dl, &s->pos, "cannot set %s to %s: %s", path,
+			   s->value, strerror(-r));
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return r;
+}
+
+/* --- the transaction ------------------------------------------------------ */
+
+static int load(const struct fw_plan *plan, bool dry_run,
+		struct diag_list *dl)
+{
+	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	char path[64];
+	int fd = -1, r = -1;
+
+	if (!nft) {
+		diag_error(dl, NULL, "libnftables: cannot create a context");
+		return -1;
+	}
+	nft_ctx_buffer_output(nft);
+	nft_ctx_buffer_error(nft);
+	nft_ctx_set_dry_run(nft, dry_run);
+	fd = memfd_create("moat.nft", MFD_CLOEXEC);
+	if (fd < 0 || write_all(fd, preamble, sizeof(preamble) - 1) < 0 ||
+	    write_all(fd, plan->script, plan->len) < 0) {
+		diag_error(dl, NULL, "cannot stage the ruleset: %s",
+			   strerror(errno));
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (nft_run_cmd_from_filename(nft, path) == 0) {
+		r = 0;
+		goto out;
+	}
+	fw_explain(plan, nft_ctx_get_error_buffer(nft), PREAMBLE_LINES, dl);
+out:
+	if (fd >= 0)
+		close(fd);
+	nft_ctx_free(nft);
+	return r;
+}
+
+/* Whether the kernel holds plan already. The hash in the table's comment
+ * says which config was loaded; the generation count says whether anyone
+ * committed anything since. When someone did, the table's chains, rules
+ * and sets are counted against the plan, so that a rule added or deleted
+ * by hand is put right by the next apply. */
+static bool unchanged(struct fw_nl *nl, const struct fw_plan *plan,
+		      const struct fw_kernel *k, const struct fw_state *st,
+		      uint32_t genid)
+{
+	struct fw_kernel full;
+
+	if (!k->ours || strcmp(k->hash, plan->hash))
+		return false;
+	if (st && !strcmp(st->hash, plan->hash) && st->genid == genid)
+		return true;
+	return fw_nl_inspect(nl, &full) == 0 &&
+	       full.nchains == plan->nchains && full.nrules == plan->nrules &&
+	       full.nsets == plan->nsets;
+}
+
+int fw_apply(const struct fw_plan *plan, const struct fw_apply_opts *o,
+	     enum fw_outcome *out, struct diag_list *dl)
+{
+	struct fw_kernel k = { 0 };
+	struct fw_nl nl = { 0 };
+	struct fw_state st;
+	bool have_st = o->state_dir && fw_state_load(o->state_dir, &st) == 0;
+	uint32_t genid = 0;
+	int r;
+
+	r = fw_nl_open(&nl);
+	if (r == 0)
+		r = fw_nl_table(&nl, &k);
+	if (r == 0)
+		r = fw_nl_genid(&nl, &genid);
+	if (r < 0) {
+		fw_nl_close(&nl);
+		diag_error(dl, NULL, "cannot read nftables: %s%s", strerror(-r),
+			   r == -EPERM ? " (moat apply needs root or "
+			   "CAP_NET_ADMIN)" : "");
+		return -1;
+	}
+	if (!o->force && !o->dry_run &&
+	    unchanged(&nl, plan, &k, have_st ? &st : NULL, genid)) {
+		*out = FW_UNCHANGED;
+	} else {
+		if (load(plan, o->dry_run, dl) < 0) {
+			fw_nl_close(&nl);
+			note_failure(o, dl);
+			return -1;
+		}
+		*out = o->dry_run ? FW_CHECKED : FW_APPLIED;
+		if (!o->dry_run)
+			fw_nl_genid(&nl, &genid);
+	}
+	fw_nl_close(&nl);
+	if (o->dry_run)
+		return 0;
+	for (size_t i = 0; i < plan->nsysctl; i++)
+		if (sysctl_set(&plan->sysctl[i], dl) < 0) {
+			note_failure(o, dl);
+			return -1;
+		}
+	if (o->state_dir && (*out == FW_APPLIED || !have_st ||
+			     strcmp(st.hash, plan->hash) || st.failed_at ||
+			     st.genid != genid)) {
+		/* the unchanged path writes nothing when all is known */
+		memset(&st, 0, sizeof(st));
+		memcpy(st.hash, plan->hash, sizeof(st.hash));
+		st.genid = genid;
+		st.applied_at = (long long)time(NULL);
+		state_save(o->state_dir, &st);
+	}
+	return 0;
+}

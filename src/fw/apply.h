@@ -1,0 +1,41 @@
+/* Applying a compiled plan to the kernel, and the little state moat keeps
+ * about it. Thin: this and nl.c are the firewall's kernel seam. */
+#ifndef MOAT_FW_APPLY_H
+#define MOAT_FW_APPLY_H
+
+#include <stdbool.h>
+
+#include "base/diag.h"
+#include "fw/fw.h"
+
+enum fw_outcome {
+	FW_APPLIED,		/* the table was replaced */
+	FW_UNCHANGED,		/* the kernel already had this plan */
+	FW_CHECKED,		/* dry run: the kernel accepted it, kept nothing */
+};
+
+struct fw_apply_opts {
+	bool dry_run;
+	bool force;		/* replace even when the hash matches */
+	const char *state_dir;	/* where fw.state lives; NULL: none */
+};
+
+/* Makes table inet moat exactly plan, in one kernel transaction, and sets
+ * the plan's sysctls. On failure the kernel keeps what it had, dl says
+ * which config lines were refused, and -1 is returned. */
+int fw_apply(const struct fw_plan *plan, const struct fw_apply_opts *o,
+	     enum fw_outcome *out, struct diag_list *dl);
+
+/* What the last apply left in STATE_DIR/fw.state. */
+struct fw_state {
+	char hash[FW_HASH_HEX + 1];	/* of the last plan applied */
+	long long applied_at;		/* unix time, 0: never */
+	unsigned long genid;		/* ruleset generation after it */
+	long long failed_at;		/* last failure, 0: none since */
+	char error[1024];		/* its first message */
+};
+
+/* 0, or -errno (-ENOENT: no apply yet). */
+int fw_state_load(const char *dir, struct fw_state *st);
+
+#endif
