@@ -1,7 +1,9 @@
 #!/bin/sh
 # moat check over Flywall's corpus: every file must check without an error,
 # except the errors listed in tests/compat/flywall-expected-errors.txt (each
-# explained in docs/compat.md), which must still be reported.
+# explained in docs/compat.md), which must still be reported. Every file that
+# checks must compile (`moat compile`, same list of exceptions) to a ruleset
+# that nft accepts (`nft -c`, in a network namespace of its own).
 # Usage: tests/corpus.sh MOAT
 set -u
 moat=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
@@ -22,6 +24,16 @@ for f in *.hcl; do
 		echo "FAIL $f: exit $rc"; cat "$tmp/out"; echo x >>"$tmp/failed"
 	fi
 	grep ': error: ' "$tmp/out" | cut -d: -f1-3 >>"$tmp/got"
+	[ $rc = 0 ] || continue
+	"$moat" compile -c "$f" >"$tmp/nft" 2>"$tmp/out"
+	grep ': error: ' "$tmp/out" | cut -d: -f1-3 >>"$tmp/got"
+	if [ -s "$tmp/nft" ]; then
+		nftok=$((${nftok:-0} + 1))
+		if ! unshare -n nft -c -f "$tmp/nft" >"$tmp/nfterr" 2>&1; then
+			echo "FAIL $f: nft refuses the compiled ruleset"
+			cat "$tmp/nfterr"; echo x >>"$tmp/failed"
+		fi
+	fi
 done
 grep -v '^#' "$top/tests/compat/flywall-expected-errors.txt" | sort >"$tmp/want"
 sort -o "$tmp/got" "$tmp/got"
@@ -31,4 +43,4 @@ if ! diff -u "$tmp/want" "$tmp/got" >"$tmp/diff"; then
 	exit 1
 fi
 [ -f "$tmp/failed" ] && exit 1
-echo "corpus: $(ls *.hcl | wc -l) files, $(wc -l <"$tmp/want") expected errors, all as listed"
+echo "corpus: $(ls *.hcl | wc -l) files, $(wc -l <"$tmp/want") expected errors, all as listed; ${nftok:-0} compiled rulesets accepted by nft"
