@@ -11,6 +11,7 @@ const struct cli_cmd *const cli_cmds[] = {
 	&cli_cmd_config,
 	&cli_cmd_compile,
 	&cli_cmd_apply,
+	&cli_cmd_diff,
 	&cli_cmd_status,
 	&cli_cmd_help,
 	NULL,

@@ -24,6 +24,7 @@ extern const struct cli_cmd cli_cmd_config;
 extern const struct cli_cmd cli_cmd_help;
 extern const struct cli_cmd cli_cmd_compile;
 extern const struct cli_cmd cli_cmd_apply;
+extern const struct cli_cmd cli_cmd_diff;
 extern const struct cli_cmd cli_cmd_status;
 
 /* The table, NULL-terminated, in the order `moat help` lists them. */

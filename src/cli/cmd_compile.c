@@ -1,10 +1,13 @@
-/* moat compile [-c FILE]: print the nftables script a config compiles to. */
+/* moat compile [-c FILE]: print the nftables script a config compiles to;
+ * moat diff [-c FILE]: what applying it would change. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli/cli.h"
 #include "cli/load.h"
 #include "config/config.h"
+#include "fw/diff.h"
 #include "fw/fw.h"
 
 int cli_compile(const char *path, struct moat_config **cfg,
@@ -80,4 +83,53 @@ const struct cli_cmd cli_cmd_compile = {
 	"Exit status: 0 compiled, 1 the config has errors, 2 usage error or\n"
 	"FILE cannot be read.\n",
 	.run = compile_run,
+};
+
+/* --- diff ------------------------------------------------------------------- */
+
+static int diff_run(int argc, char **argv)
+{
+	struct moat_config *cfg;
+	struct fw_plan *plan;
+	struct buf out = BUF_INIT;
+	const char *path;
+	char *err = NULL;
+	int r = cli_config_opt(&cli_cmd_diff, argc, argv, &path);
+
+	if (r)
+		return r;
+	r = cli_compile(path, &cfg, &plan);
+	if (plan) {
+		int d = fw_diff(plan, &out, &err);
+
+		if (d < 0) {
+			fprintf(stderr, "moat diff: %s\n", err);
+			r = MOAT_EXIT_USAGE;
+		} else {
+			fputs(out.p, stdout);
+			r = d ? MOAT_EXIT_BAD : MOAT_EXIT_OK;
+		}
+	}
+	free(err);
+	buf_free(&out);
+	fw_plan_free(plan);
+	cfg_free(cfg);
+	return r;
+}
+
+const struct cli_cmd cli_cmd_diff = {
+	.name = "diff",
+	.summary = "show what moat apply would change in the kernel",
+	.help =
+	"usage: moat diff [-c FILE]\n\n"
+	"Compares table inet moat in the kernel with what FILE (default\n"
+	MOAT_DEFAULT_CONFIG ") compiles to, both as nft lists them, and\n"
+	"prints the lines that would go (-) and come (+), under the chain,\n"
+	"set or map they are in. Counter values and element timeouts are not\n"
+	"differences. Nothing is changed: the config is loaded into a scratch\n"
+	"network namespace to be listed.\n\n"
+	"  -c, --config FILE  the config ('-' reads stdin)\n\n"
+	"Exit status: 0 no changes, 1 changes (or the config has errors),\n"
+	"2 usage error or the kernel cannot be read.\n",
+	.run = diff_run,
 };

@@ -551,7 +551,8 @@ static void assemble(struct fwc *c, struct fw_plan *plan)
 	unsigned char h[crypto_hash_sha256_BYTES];
 	size_t cap = 0, first = 0;
 
-	/* line 1 "table inet moat {", line 2 the comment */
+	/* "table inet moat {", the comment, a blank line */
+	origin_push(plan, &cap, NULL);
 	origin_push(plan, &cap, NULL);
 	origin_push(plan, &cap, NULL);
 	/* set and map lines sit one level out from rules */
@@ -590,7 +591,6 @@ static void assemble(struct fwc *c, struct fw_plan *plan)
 		snprintf(plan->hash + 2 * i, 3, "%02x", h[i]);
 	buf_printf(&out, "table %s %s {\n\tcomment \"%s%s\"\n\n%s}\n",
 		   FW_FAMILY, FW_TABLE, FW_HASH_TAG, plan->hash, body.p);
-	origin_push(plan, &cap, NULL);	/* the blank line after the comment */
 	origin_push(plan, &cap, NULL);	/* "}" */
 	plan->len = out.len;
 	plan->script = buf_steal(&out);
