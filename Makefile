@@ -2,8 +2,10 @@
 # thin wrapper around Meson; see README.md.
 
 # Every Debian package the build, the tests and the demo need.
-DEPS_BUILD = gcc meson ninja-build pkg-config
-DEPS_TEST  = libcmocka-dev clang python3 bc golang-go golang-github-hashicorp-hcl-v2-dev
+DEPS_BUILD = gcc meson ninja-build pkg-config libnftables-dev libnftnl-dev \
+	     libmnl-dev libsodium-dev
+DEPS_TEST  = libcmocka-dev clang python3 bc golang-go golang-github-hashicorp-hcl-v2-dev \
+	     nftables iproute2 python3-pytest socat curl netcat-openbsd iputils-ping
 DEPS = $(DEPS_BUILD) $(DEPS_TEST)
 
 BUILD = build
