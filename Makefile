@@ -55,12 +55,15 @@ unit: all
 # cases and the examples.
 fuzz: $(FUZZ)/build.ninja
 	@ninja -C $(FUZZ) >/dev/null
-	@mkdir -p $(FUZZ)/corpus-hcl
+	@mkdir -p $(FUZZ)/corpus-hcl $(FUZZ)/corpus-fw
 	@cp tests/hcl/oracle/*.hcl tests/hcl/divergent/*.hcl examples/*.hcl $(FUZZ)/corpus-hcl/
-	@cd $(FUZZ) && ./tests/fuzz/fuzz_hcl -max_total_time=$(FUZZ_SECONDS) \
+	@cp tests/golden/*.hcl examples/*.hcl $(FUZZ)/corpus-fw/
+	@cd $(FUZZ) && for h in hcl fw; do \
+		./tests/fuzz/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) \
 		-max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-		corpus-hcl >fuzz-hcl.log 2>&1; rc=$$?; tail -8 fuzz-hcl.log; \
-		echo "fuzz_hcl: $(FUZZ_SECONDS)s, exit $$rc"; exit $$rc
+		corpus-$$h >fuzz-$$h.log 2>&1; rc=$$?; tail -8 fuzz-$$h.log; \
+		echo "fuzz_$$h: $(FUZZ_SECONDS)s, exit $$rc"; [ $$rc = 0 ] || exit $$rc; \
+	done
 
 # Until the lab exists: check the examples and print them back.
 demo: deps all

@@ -68,6 +68,10 @@ struct fw_chain *fw_chain_get(struct fwc *c, const char *name)
 
 static void line_add(struct buf *b, struct fw_origin **orig, size_t *n,
 		     size_t *cap, const struct pos *at, const char *what,
+		     const char *fmt, va_list ap) MOAT_PRINTF(7, 0);
+
+static void line_add(struct buf *b, struct fw_origin **orig, size_t *n,
+		     size_t *cap, const struct pos *at, const char *what,
 		     const char *fmt, va_list ap)
 {
 	struct fw_origin *o;
