@@ -361,9 +361,41 @@ static bool member_match(struct fwc *c, struct buf *b,
 	return true;
 }
 
-static bool plain(const struct fw_member *m)
+/* How a member is dispatched. Verdict map keys must not overlap, so a
+ * member narrowed by address, or one whose name a wildcard of another
+ * zone also matches ("eth1" and "eth*"), is matched by rules before the
+ * map: the narrowest first, so that the most specific zone wins. */
+enum member_kind {
+	MEMBER_MAP,		/* an interface no other member overlaps */
+	MEMBER_NARROWED,	/* addresses, or no interface */
+	MEMBER_SHADOWED,	/* a broader wildcard elsewhere matches it too */
+};
+
+/* Whether wildcard w ("eth*") matches every name pattern p matches, and
+ * more. */
+static bool broader(const char *w, const char *p)
 {
-	return m->ifname && !m->src && !m->dst;
+	size_t wn = strlen(w), pn = strlen(p);
+
+	if (!wn || w[wn - 1] != '*' || strncmp(w, p, wn - 1))
+		return false;
+	return p[pn - 1] != '*' || pn > wn;
+}
+
+static enum member_kind member_kind(const struct fwc *c,
+				    const struct fw_member *m)
+{
+	if (!m->ifname || m->src || m->dst)
+		return MEMBER_NARROWED;
+	for (size_t i = 0; i < c->nzones; i++)
+		for (size_t k = 0; k < c->zones[i].nm; k++) {
+			const struct fw_member *o = &c->zones[i].m[k];
+
+			if (o->ifname && !o->src && !o->dst &&
+			    broader(o->ifname, m->ifname))
+				return MEMBER_SHADOWED;
+		}
+	return MEMBER_MAP;
 }
 
 struct vmap {
@@ -384,6 +416,11 @@ static void vmap_add(struct fwc *c, struct vmap *v, const char *key1,
 		fw_quote(c, &b, key2, at, "interface");
 	}
 	buf_printf(&b, " : goto %s", target);
+	for (size_t i = 0; i < v->n; i++)
+		if (!strcmp(v->elems[i], b.p)) {
+			buf_free(&b);	/* listed twice in one zone */
+			return;
+		}
 	xgrow((void **)&v->elems, &v->cap, v->n + 1, sizeof(*v->elems));
 	v->at = xrealloc(v->at, v->cap * sizeof(*v->at));
 	v->at[v->n] = *at;
@@ -398,11 +435,11 @@ static void vmap_free(struct vmap *v)
 	free(v->at);
 }
 
-/* Emits the dispatch of one pair: map elements for plain members, rules
- * in base for the ones narrowed by address. */
+/* Emits the dispatch of one pair for the members of kind pass: map
+ * elements for MEMBER_MAP, rules in base for the others. */
 static void dispatch_pair(struct fwc *c, size_t f, size_t t,
-			  const char *target, struct vmap *map,
-			  struct fw_chain *base)
+			  const char *target, enum member_kind pass,
+			  struct vmap *map, struct fw_chain *base)
 {
 	const struct fw_zone *zf = f == FW_SELF ? NULL : &c->zones[f];
 	const struct fw_zone *zt = t == FW_SELF ? NULL : &c->zones[t];
@@ -413,10 +450,17 @@ static void dispatch_pair(struct fwc *c, size_t f, size_t t,
 			const struct fw_member *mf = zf ? &zf->m[i] : NULL;
 			const struct fw_member *mt = zt ? &zt->m[k] : NULL;
 			const struct pos *at = mf ? &mf->pos : &mt->pos;
+			enum member_kind kf = mf ? member_kind(c, mf) : MEMBER_MAP;
+			enum member_kind kt = mt ? member_kind(c, mt) : MEMBER_MAP;
+			enum member_kind kind = kf > kt ? kf : kt;
 			struct buf b = BUF_INIT;
 			char *what;
 
-			if ((!mf || plain(mf)) && (!mt || plain(mt))) {
+			if (kf == MEMBER_NARROWED || kt == MEMBER_NARROWED)
+				kind = MEMBER_NARROWED;
+			if (kind != pass)
+				continue;
+			if (kind == MEMBER_MAP) {
 				vmap_add(c, map, mf ? mf->ifname : mt->ifname,
 					 mf && mt ? mt->ifname : NULL, at,
 					 target);
@@ -433,6 +477,38 @@ static void dispatch_pair(struct fwc *c, size_t f, size_t t,
 				     target);
 			free(what);
 			buf_free(&b);
+		}
+}
+
+/* After the rules of the members matched before the maps: traffic of such
+ * a member that no policy of its zone covers must not fall through to the
+ * map and a broader zone's policy. `return` in a base chain applies the
+ * chain's policy. */
+static void catch_members(struct fwc *c, enum member_kind kind,
+			  struct fw_chain *input, struct fw_chain *forward,
+			  struct fw_chain *output)
+{
+	for (size_t z = 0; z < c->nzones; z++)
+		for (size_t i = 0; i < c->zones[z].nm; i++) {
+			const struct fw_member *m = &c->zones[z].m[i];
+			struct buf from = BUF_INIT, to = BUF_INIT;
+			char *what;
+
+			if (member_kind(c, m) != kind ||
+			    !member_match(c, &from, m, true) ||
+			    !member_match(c, &to, m, false) ||
+			    (!from.len && !to.len))
+				goto next;
+			what = xasprintf("zone %s: no policy", c->zones[z].name);
+			fw_chain_add(c, input, &m->pos, what, "%sreturn", from.p);
+			fw_chain_add(c, forward, &m->pos, what, "%sreturn",
+				     from.p);
+			fw_chain_add(c, forward, &m->pos, what, "%sreturn", to.p);
+			fw_chain_add(c, output, &m->pos, what, "%sreturn", to.p);
+			free(what);
+next:
+			buf_free(&from);
+			buf_free(&to);
 		}
 }
 
@@ -457,24 +533,41 @@ static void dispatch(struct fwc *c, struct fw_chain *input,
 		     struct fw_chain *forward, struct fw_chain *output)
 {
 	struct vmap vin = { 0 }, vfwd = { 0 }, vout = { 0 };
+	size_t nz = c->nzones + 1, self = c->nzones;
+	const char **target = xcalloc(nz * nz, sizeof(*target));
+	static const enum member_kind passes[] = {
+		MEMBER_NARROWED, MEMBER_SHADOWED, MEMBER_MAP,
+	};
 
-	for (size_t f = 0; f < c->nzones; f++) {
-		const char *target = pair_target(c, f, FW_SELF);
+	/* index nzones stands for the gateway itself */
+	for (size_t f = 0; f < nz; f++)
+		for (size_t t = 0; t < nz; t++)
+			if (f != self || t != self)
+				target[f * nz + t] = pair_target(c,
+					f == self ? FW_SELF : f,
+					t == self ? FW_SELF : t);
+	/* the narrowest members first, each kind followed by its catches */
+	for (size_t p = 0; p < ARRAY_SIZE(passes); p++) {
+		enum member_kind pass = passes[p];
 
-		if (target)
-			dispatch_pair(c, f, FW_SELF, target, &vin, input);
-		for (size_t t = 0; t < c->nzones; t++) {
-			target = pair_target(c, f, t);
-			if (target)
-				dispatch_pair(c, f, t, target, &vfwd, forward);
-		}
+		for (size_t f = 0; f < nz; f++)
+			for (size_t t = 0; t < nz; t++) {
+				const char *tg = target[f * nz + t];
+				struct fw_chain *base = f == self ? output :
+							t == self ? input :
+							forward;
+				struct vmap *v = f == self ? &vout :
+						 t == self ? &vin : &vfwd;
+
+				if (tg)
+					dispatch_pair(c, f == self ? FW_SELF : f,
+						      t == self ? FW_SELF : t,
+						      tg, pass, v, base);
+			}
+		if (pass != MEMBER_MAP)
+			catch_members(c, pass, input, forward, output);
 	}
-	for (size_t t = 0; t < c->nzones; t++) {
-		const char *target = pair_target(c, FW_SELF, t);
-
-		if (target)
-			dispatch_pair(c, FW_SELF, t, target, &vout, output);
-	}
+	free(target);
 	if (vin.n)
 		fw_chain_add(c, input, NULL, NULL, "iifname vmap @zone_in");
 	if (vfwd.n)

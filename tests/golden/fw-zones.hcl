@@ -38,6 +38,10 @@ zone "lan" {
 zone "vpn_office" {
   interface = "wg+"
 }
+# wg0 is also matched by vpn_office's wg+: the exact name wins
+zone "admin" {
+  interface = "wg0"
+}
 zone "vpn_home" {
   interface = "eth3"
 }
@@ -61,6 +65,9 @@ policy "any" "wan" {
     dest_port = 25
     action    = "reject"
   }
+}
+policy "admin" "lan" {
+  action = "accept"
 }
 policy "guest" "wan" {
   action = "accept"
