@@ -71,11 +71,7 @@ demo: deps all
 		echo "==> moat check -c $$f"; \
 		$(MOAT) check -c $$f || exit 1; \
 	done
-	@echo
-	@echo "==> moat config print -c examples/home.hcl"
-	@$(MOAT) config print -c examples/home.hcl
-	@echo
-	@echo "Try: $(MOAT) help, $(MOAT) check -c YOUR.hcl, $(MOAT) config dump examples/office.hcl"
+	@sh demo/firewall.sh $(MOAT)
 
 bench: deps all
 	bench/hcl-parse.sh $(MOAT)
