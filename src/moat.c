@@ -9,6 +9,7 @@
 const struct cli_cmd *const cli_cmds[] = {
 	&cli_cmd_check,
 	&cli_cmd_config,
+	&cli_cmd_set,
 	&cli_cmd_compile,
 	&cli_cmd_apply,
 	&cli_cmd_diff,

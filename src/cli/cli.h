@@ -22,6 +22,7 @@ struct cli_cmd {
 extern const struct cli_cmd cli_cmd_check;
 extern const struct cli_cmd cli_cmd_config;
 extern const struct cli_cmd cli_cmd_help;
+extern const struct cli_cmd cli_cmd_set;
 extern const struct cli_cmd cli_cmd_compile;
 extern const struct cli_cmd cli_cmd_apply;
 extern const struct cli_cmd cli_cmd_diff;

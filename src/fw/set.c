@@ -87,14 +87,6 @@ static void key_prev(const uint8_t *k, size_t len, uint8_t *out)
 	}
 }
 
-static bool key_is_max(const uint8_t *k, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (k[i] != 0xff)
-			return false;
-	return true;
-}
-
 /* lo/hi of the prefix addr/plen (bits past the key are untouched). */
 static void prefix_range(const uint8_t *addr, size_t len, unsigned plen,
 			 uint8_t *lo, uint8_t *hi)
@@ -199,39 +191,40 @@ static bool parse_key(enum fw_set_type t, const char *s, uint8_t *k)
 	return false;
 }
 
-static const char *const key_what[FW_SET_NTYPES] = {
-	[FW_SET_IPV4] = "an IPv4 address",
-	[FW_SET_IPV6] = "an IPv6 address",
-	[FW_SET_PORT] = "a port (0-65535)",
-	[FW_SET_MAC] = "a MAC address (aa:bb:cc:dd:ee:ff)",
+static const struct {
+	const char *what;
+	const char *form;	/* reminder of the syntax, when it helps */
+} key_desc[FW_SET_NTYPES] = {
+	[FW_SET_IPV4] = { "an IPv4 address", "" },
+	[FW_SET_IPV6] = { "an IPv6 address", "" },
+	[FW_SET_PORT] = { "a port", " (0-65535)" },
+	[FW_SET_MAC] = { "a MAC address", " (like aa:bb:cc:dd:ee:ff)" },
 };
 
-/* Why s is not a key of type t; mentions the set's type when s is a key
- * of another type, the usual mistake. */
+/* "ELEM: not an IPv4 address", or "ELEM: PART is not ..." when part (a
+ * half of a range, the address of a prefix) is the culprit. When the text
+ * is a key of another type, the usual mistake, says what the set holds. */
 static char *bad_key(const struct fw_set_info *set, const char *elem,
-		     const char *s)
+		     const char *part)
 {
+	const char *s = part ? part : elem;
+	struct buf b = BUF_INIT;
 	uint8_t k[FW_KEY_MAX];
-	const char *hint = "";
+	bool other = false;
 
-	for (size_t t = 0; t < FW_SET_NTYPES; t++)
-		if (t != set->type && parse_key((enum fw_set_type)t, s, k))
-			hint = "";
-	for (size_t t = 0; t < FW_SET_NTYPES; t++) {
-		if (t != set->type && parse_key((enum fw_set_type)t, s, k)) {
-			hint = fw_set_type_name(set->type);
-			break;
-		}
-	}
-	if (elem == s)
-		return *hint ?
-		       xasprintf("%s: not %s (set \"%s\" holds %s)", elem,
-				 key_what[set->type], set->name, hint) :
-		       xasprintf("%s: not %s", elem, key_what[set->type]);
-	return *hint ?
-	       xasprintf("%s: %s is not %s (set \"%s\" holds %s)", elem, s,
-			 key_what[set->type], set->name, hint) :
-	       xasprintf("%s: %s is not %s", elem, s, key_what[set->type]);
+	for (size_t t = 0; t < FW_SET_NTYPES && !other; t++)
+		other = t != set->type && parse_key((enum fw_set_type)t, s, k);
+	if (part)
+		buf_printf(&b, "%s: %s is not %s", elem, part,
+			   key_desc[set->type].what);
+	else
+		buf_printf(&b, "%s: not %s", elem, key_desc[set->type].what);
+	if (other)
+		buf_printf(&b, " (set \"%s\" holds %s)", set->name,
+			   fw_set_type_name(set->type));
+	else
+		buf_adds(&b, key_desc[set->type].form);
+	return buf_steal(&b);
 }
 
 static char *needs_interval(const struct fw_set_info *set, const char *elem)
@@ -241,41 +234,28 @@ static char *needs_interval(const struct fw_set_info *set, const char *elem)
 }
 
 static int parse_prefix(const struct fw_set_info *set, const char *text,
-			char *slash, struct fw_elem *e, char **err)
+			const char *slash, struct fw_elem *e, char **err)
 {
 	size_t len = fw_set_key_len(set->type);
 	unsigned max = (unsigned)len * 8, plen = 0;
+	char addr_text[ELEM_TEXT_MAX + 1];
 	const char *p = slash + 1;
 	uint8_t addr[FW_KEY_MAX];
 
 	if (set->type != FW_SET_IPV4 && set->type != FW_SET_IPV6) {
 		*err = xasprintf("%s: not %s (prefixes are for addresses)",
-				 text, key_what[set->type]);
+				 text, key_desc[set->type].what);
 		return -1;
 	}
-	*slash = '\0';
-	if (!parse_key(set->type, text, addr)) {
-		char *why = bad_key(set, text, text);
-
-		*slash = '/';
-		*err = xasprintf("%s: %s", text, strchr(why, ':') + 2);
-		free(why);
+	memcpy(addr_text, text, (size_t)(slash - text));
+	addr_text[slash - text] = '\0';
+	if (!parse_key(set->type, addr_text, addr)) {
+		*err = bad_key(set, text, addr_text);
 		return -1;
 	}
-	*slash = '/';
-	if (!*p || strlen(p) > 3) {
-		*err = xasprintf("%s: the prefix length must be 0-%u", text, max);
-		return -1;
-	}
-	for (; *p; p++) {
-		if (!isdigit((unsigned char)*p)) {
-			*err = xasprintf("%s: the prefix length must be 0-%u",
-					 text, max);
-			return -1;
-		}
+	for (; isdigit((unsigned char)*p) && plen <= max; p++)
 		plen = plen * 10 + (unsigned)(*p - '0');
-	}
-	if (plen > max) {
+	if (p == slash + 1 || *p || plen > max) {
 		*err = xasprintf("%s: the prefix length must be 0-%u", text, max);
 		return -1;
 	}
@@ -297,20 +277,21 @@ static int parse_prefix(const struct fw_set_info *set, const char *text,
 }
 
 static int parse_range(const struct fw_set_info *set, const char *text,
-		       char *dash, struct fw_elem *e, char **err)
+		       const char *dash, struct fw_elem *e, char **err)
 {
 	size_t len = fw_set_key_len(set->type);
+	char lo_text[ELEM_TEXT_MAX + 1];
 
-	*dash = '\0';
-	if (!parse_key(set->type, text, e->lo)) {
-		char *lo = xstrdup(text);
-
-		*dash = '-';
-		*err = bad_key(set, text, lo);
-		free(lo);
+	memcpy(lo_text, text, (size_t)(dash - text));
+	lo_text[dash - text] = '\0';
+	if (!lo_text[0] || !dash[1]) {
+		*err = xasprintf("%s: a range is FIRST-LAST", text);
 		return -1;
 	}
-	*dash = '-';
+	if (!parse_key(set->type, lo_text, e->lo)) {
+		*err = bad_key(set, text, lo_text);
+		return -1;
+	}
 	if (!parse_key(set->type, dash + 1, e->hi)) {
 		*err = bad_key(set, text, dash + 1);
 		return -1;
@@ -345,7 +326,7 @@ int fw_elem_parse(const struct fw_set_info *set, const char *s,
 	}
 	if (n > ELEM_TEXT_MAX) {
 		*err = xasprintf("%.32s...: not %s (too long)", s,
-				 key_what[set->type]);
+				 key_desc[set->type].what);
 		return -1;
 	}
 	memcpy(text, s, n);
@@ -356,7 +337,7 @@ int fw_elem_parse(const struct fw_set_info *set, const char *s,
 	if ((sep = strchr(text, '-')))
 		return parse_range(set, text, sep, e, err);
 	if (!parse_key(set->type, text, e->lo)) {
-		*err = bad_key(set, text, text);
+		*err = bad_key(set, text, NULL);
 		return -1;
 	}
 	memcpy(e->hi, e->lo, FW_KEY_MAX);
@@ -601,7 +582,7 @@ static int bound_cmp(const void *a, const void *b)
 void fw_elems_from_bounds(const struct fw_set_info *set, struct fw_bound *b,
 			  size_t n, struct fw_elems *out)
 {
-	size_t len = fw_set_key_len(set->type);
+	size_t len = fw_set_key_len(set->type), start = out->n;
 	struct fw_elem cur;
 	bool open = false;
 
@@ -609,8 +590,9 @@ void fw_elems_from_bounds(const struct fw_set_info *set, struct fw_bound *b,
 		qsort(b, n, sizeof(*b), bound_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (!set->interval) {
-			if (b[i].end)
-				continue;
+			if (b[i].end || (out->n > start && !memcmp(b[i].key,
+				out->v[out->n - 1].lo, FW_KEY_MAX)))
+				continue;	/* not a key; or one twice */
 			memset(&cur, 0, sizeof(cur));
 			memcpy(cur.lo, b[i].key, FW_KEY_MAX);
 			memcpy(cur.hi, b[i].key, FW_KEY_MAX);
@@ -643,11 +625,6 @@ void fw_elems_from_bounds(const struct fw_set_info *set, struct fw_bound *b,
 
 /* Merging with what the kernel has. */
 
-static bool overlaps(const uint8_t *hi, const struct fw_elem *e)
-{
-	return memcmp(e->lo, hi, FW_KEY_MAX) <= 0;
-}
-
 void fw_elems_absorb(const struct fw_set_info *set,
 		     const struct fw_elems *cur, const struct fw_elems *add,
 		     struct fw_elems *del, struct fw_elems *put)
@@ -655,31 +632,29 @@ void fw_elems_absorb(const struct fw_set_info *set,
 	size_t i = 0, j = 0;
 
 	(void)set;
-	/* Walk both sorted lists as one, in runs of ranges that overlap
-	 * (adjacency does not join: the kernel keeps adjacent ranges, and
-	 * each stays deletable as it was added). */
+	/* Walk both sorted lists as one, in runs of ranges that overlap.
+	 * Adjacency does not join a run: the kernel accepts adjacent ranges,
+	 * and each stays deletable as it was added. */
 	while (i < cur->n || j < add->n) {
-		bool take_cur = j == add->n || (i < cur->n &&
-			memcmp(cur->v[i].lo, add->v[j].lo, FW_KEY_MAX) <= 0);
-		struct fw_elem run = take_cur ? cur->v[i] : add->v[j];
 		size_t cur_first = i, ncur = 0, nadd = 0;
+		struct fw_elem run;
 
-		run.timeout_ms = 0;
-		run.expires_ms = 0;
-		for (;;) {
-			const struct fw_elem *e;
-
-			take_cur = j == add->n || (i < cur->n &&
+		while (i < cur->n || j < add->n) {
+			bool from_cur = j == add->n || (i < cur->n &&
 				memcmp(cur->v[i].lo, add->v[j].lo,
 				       FW_KEY_MAX) <= 0);
-			if (i == cur->n && j == add->n)
+			const struct fw_elem *e = from_cur ? &cur->v[i] :
+							     &add->v[j];
+
+			if (ncur + nadd == 0) {
+				run = *e;
+				run.timeout_ms = run.expires_ms = 0;
+			} else if (memcmp(e->lo, run.hi, FW_KEY_MAX) > 0) {
 				break;
-			e = take_cur ? &cur->v[i] : &add->v[j];
-			if ((ncur || nadd) && !overlaps(run.hi, e))
-				break;
-			if (memcmp(e->hi, run.hi, FW_KEY_MAX) > 0)
+			} else if (memcmp(e->hi, run.hi, FW_KEY_MAX) > 0) {
 				memcpy(run.hi, e->hi, FW_KEY_MAX);
-			if (take_cur) {
+			}
+			if (from_cur) {
 				i++;
 				ncur++;
 			} else {

@@ -111,7 +111,9 @@ struct fw_bound {
 
 /* Rebuilds ranges from boundaries in any order (a dump), as the kernel's
  * lookup reads them: a start runs to the next boundary, or to the last
- * key; ends with no start (nft's "null" end at 0) are skipped. Sorts b. */
+ * key; ends with no start (nft's "null" end at 0) are skipped. In a plain
+ * set each key is an element. Appends them sorted and disjoint whatever b
+ * holds; sorts b. */
 void fw_elems_from_bounds(const struct fw_set_info *set, struct fw_bound *b,
 			  size_t n, struct fw_elems *out);
 
