@@ -138,7 +138,10 @@ static void judge(struct status *s)
 		problem(s, "the kernel holds another config than this one");
 	else if (s->k.ours && (s->k.nchains != s->plan->nchains ||
 			       s->k.nrules != s->plan->nrules ||
-			       s->k.nsets != s->plan->nsets))
+			       s->k.nsets != s->plan->nsets ||
+			       (s->have_state && s->st.content[0] &&
+				!strcmp(s->st.hash, s->k.hash) &&
+				strcmp(s->st.content, s->k.content))))
 		problem(s, "table inet moat was changed outside moat");
 	if (s->have_state && s->st.failed_at &&
 	    s->st.failed_at >= s->st.applied_at)

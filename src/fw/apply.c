@@ -65,6 +65,9 @@ int fw_state_load(const char *dir, struct fw_state *st)
 		if (!strncmp(line, "hash=", 5) &&
 		    strlen(line + 5) == FW_HASH_HEX)
 			memcpy(st->hash, line + 5, FW_HASH_HEX + 1);
+		else if (!strncmp(line, "content=", 8) &&
+			 strlen(line + 8) == FW_HASH_HEX)
+			memcpy(st->content, line + 8, FW_HASH_HEX + 1);
 		else if (!strncmp(line, "genid=", 6))
 			st->genid = strtoul(line + 6, NULL, 10);
 		else if (!strncmp(line, "applied_at=", 11))
@@ -97,9 +100,10 @@ static void state_save(const char *dir, const struct fw_state *st)
 	tmp = xasprintf("%s.%d", path, (int)getpid());
 	f = fopen(tmp, "we");
 	if (f) {
-		fprintf(f, "hash=%s\ngenid=%lu\napplied_at=%lld\n"
-			"failed_at=%lld\nerror=%s\n", st->hash, st->genid,
-			st->applied_at, st->failed_at, st->error);
+		fprintf(f, "hash=%s\ncontent=%s\ngenid=%lu\n"
+			"applied_at=%lld\nfailed_at=%lld\nerror=%s\n", st->hash,
+			st->content, st->genid, st->applied_at, st->failed_at,
+			st->error);
 		if (fflush(f) == 0 && fsync(fileno(f)) == 0 && fclose(f) == 0)
 			rename(tmp, path);
 		else
@@ -205,21 +209,29 @@ out:
 
 /* Whether the kernel holds plan already. The hash in the table's comment
  * says which config was loaded; the generation count says whether anyone
- * committed anything since. When someone did, the table's chains, rules
- * and sets are counted against the plan, so that a rule added or deleted
- * by hand is put right by the next apply. */
+ * committed anything since. When someone did, the table is fingerprinted
+ * and compared with its fingerprint right after moat's last apply (or,
+ * without one, its chains, rules and sets are counted against the plan),
+ * so that a rule added, removed or replaced by hand is put right by the
+ * next apply. */
 static bool unchanged(struct fw_nl *nl, const struct fw_plan *plan,
 		      const struct fw_kernel *k, const struct fw_state *st,
-		      uint32_t genid)
+		      uint32_t genid, char *content)
 {
 	struct fw_kernel full;
 
 	if (!k->ours || strcmp(k->hash, plan->hash))
 		return false;
-	if (st && !strcmp(st->hash, plan->hash) && st->genid == genid)
+	if (st && !strcmp(st->hash, plan->hash) && st->genid == genid) {
+		memcpy(content, st->content, FW_HASH_HEX + 1);
 		return true;
-	return fw_nl_inspect(nl, &full) == 0 &&
-	       full.nchains == plan->nchains && full.nrules == plan->nrules &&
+	}
+	if (fw_nl_inspect(nl, &full) < 0)
+		return false;
+	memcpy(content, full.content, FW_HASH_HEX + 1);
+	if (st && !strcmp(st->hash, plan->hash) && st->content[0])
+		return !strcmp(st->content, full.content);
+	return full.nchains == plan->nchains && full.nrules == plan->nrules &&
 	       full.nsets == plan->nsets;
 }
 
@@ -230,6 +242,7 @@ int fw_apply(const struct fw_plan *plan, const struct fw_apply_opts *o,
 	struct fw_nl nl = { 0 };
 	struct fw_state st;
 	bool have_st = o->state_dir && fw_state_load(o->state_dir, &st) == 0;
+	char content[FW_HASH_HEX + 1] = "";
 	uint32_t genid = 0;
 	int r;
 
@@ -246,7 +259,7 @@ int fw_apply(const struct fw_plan *plan, const struct fw_apply_opts *o,
 		return -1;
 	}
 	if (!o->force && !o->dry_run &&
-	    unchanged(&nl, plan, &k, have_st ? &st : NULL, genid)) {
+	    unchanged(&nl, plan, &k, have_st ? &st : NULL, genid, content)) {
 		*out = FW_UNCHANGED;
 	} else {
 		if (load(plan, o->dry_run, dl) < 0) {
@@ -255,8 +268,14 @@ int fw_apply(const struct fw_plan *plan, const struct fw_apply_opts *o,
 			return -1;
 		}
 		*out = o->dry_run ? FW_CHECKED : FW_APPLIED;
-		if (!o->dry_run)
+		if (!o->dry_run) {
+			/* what the kernel holds now, to notice changes */
+			struct fw_kernel now;
+
+			if (fw_nl_inspect(&nl, &now) == 0)
+				memcpy(content, now.content, sizeof(content));
 			fw_nl_genid(&nl, &genid);
+		}
 	}
 	fw_nl_close(&nl);
 	if (o->dry_run)
@@ -272,6 +291,7 @@ int fw_apply(const struct fw_plan *plan, const struct fw_apply_opts *o,
 		/* the unchanged path writes nothing when all is known */
 		memset(&st, 0, sizeof(st));
 		memcpy(st.hash, plan->hash, sizeof(st.hash));
+		memcpy(st.content, content, sizeof(st.content));
 		st.genid = genid;
 		st.applied_at = (long long)time(NULL);
 		state_save(o->state_dir, &st);

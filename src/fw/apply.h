@@ -31,6 +31,7 @@ struct fw_state {
 	char hash[FW_HASH_HEX + 1];	/* of the last plan applied */
 	long long applied_at;		/* unix time, 0: never */
 	unsigned long genid;		/* ruleset generation after it */
+	char content[FW_HASH_HEX + 1];	/* the table's fingerprint then */
 	long long failed_at;		/* last failure, 0: none since */
 	char error[1024];		/* its first message */
 };

@@ -12,6 +12,8 @@
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <sodium.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
@@ -123,12 +125,118 @@ int fw_nl_table(struct fw_nl *nl, struct fw_kernel *k)
 }
 
 /* Dumps of chains, rules and sets carry every table of the family; count
- * the ones in ours. */
+ * the ones in ours, and fingerprint what they are: every attribute that
+ * says what the table does, none that only says where it is (handles,
+ * positions) or what it has seen (counter values, use counts). */
 struct count {
 	size_t n;
 	size_t base;
 	int what;
+	crypto_hash_sha256_state *h;
+	char **maps;		/* named maps, whose elements are dumped next */
+	size_t nmaps;
+	unsigned char elems[crypto_hash_sha256_BYTES];	/* their sum */
 };
+
+static void feed(crypto_hash_sha256_state *h, const struct nlattr *a)
+{
+	uint16_t type = mnl_attr_get_type(a);
+	uint16_t len = mnl_attr_get_payload_len(a);
+
+	crypto_hash_sha256_update(h, (const void *)&type, sizeof(type));
+	crypto_hash_sha256_update(h, (const void *)&len, sizeof(len));
+	crypto_hash_sha256_update(h, mnl_attr_get_payload(a), len);
+}
+
+/* One expression: a counter's numbers change with traffic, its name not. */
+static void feed_expr(crypto_hash_sha256_state *h, const struct nlattr *e)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each_nested(a, e) {
+		if (mnl_attr_get_type(a) == NFTA_EXPR_NAME &&
+		    !mnl_attr_validate(a, MNL_TYPE_NUL_STRING) &&
+		    !strcmp(mnl_attr_get_str(a), "counter")) {
+			feed(h, a);
+			return;
+		}
+	}
+	feed(h, e);
+}
+
+/* Whether the message is about table inet moat. */
+static bool in_table(const struct nlmsghdr *nlh, uint16_t attr)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(a) == attr)
+			return !mnl_attr_validate(a, MNL_TYPE_NUL_STRING) &&
+			       !strcmp(mnl_attr_get_str(a), FW_TABLE);
+	return false;
+}
+
+static void fingerprint(const struct nlmsghdr *nlh, struct count *c)
+{
+	const struct nlattr *a;
+
+	crypto_hash_sha256_update(c->h, (const void *)&c->what,
+				  sizeof(c->what));
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+		uint16_t t = mnl_attr_get_type(a);
+
+		if (c->what == NFT_MSG_GETRULE) {
+			if (t == NFTA_RULE_CHAIN || t == NFTA_RULE_USERDATA)
+				feed(c->h, a);
+			else if (t == NFTA_RULE_EXPRESSIONS) {
+				const struct nlattr *e;
+
+				mnl_attr_for_each_nested(e, a)
+					feed_expr(c->h, e);
+			}
+		} else if (c->what == NFT_MSG_GETCHAIN) {
+			if (t == NFTA_CHAIN_NAME || t == NFTA_CHAIN_HOOK ||
+			    t == NFTA_CHAIN_POLICY || t == NFTA_CHAIN_TYPE ||
+			    t == NFTA_CHAIN_FLAGS)
+				feed(c->h, a);
+		} else if (c->what == NFT_MSG_GETSET) {
+			if (t == NFTA_SET_NAME || t == NFTA_SET_FLAGS ||
+			    t == NFTA_SET_KEY_TYPE || t == NFTA_SET_KEY_LEN ||
+			    t == NFTA_SET_DATA_TYPE || t == NFTA_SET_DATA_LEN ||
+			    t == NFTA_SET_TIMEOUT)
+				feed(c->h, a);
+		}
+	}
+}
+
+/* Elements come in an order the set's backend picks: each is hashed on
+ * its own and the hashes summed, so that order does not matter. */
+static void fingerprint_elems(const struct nlmsghdr *nlh, struct count *c)
+{
+	const struct nlattr *a, *list = NULL, *e;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(a) == NFTA_SET_ELEM_LIST_ELEMENTS)
+			list = a;
+	if (!list)
+		return;
+	mnl_attr_for_each_nested(e, list) {
+		crypto_hash_sha256_state h;
+		unsigned char d[crypto_hash_sha256_BYTES];
+
+		crypto_hash_sha256_init(&h);
+		mnl_attr_for_each_nested(a, e) {
+			uint16_t t = mnl_attr_get_type(a);
+
+			if (t == NFTA_SET_ELEM_KEY || t == NFTA_SET_ELEM_KEY_END ||
+			    t == NFTA_SET_ELEM_DATA || t == NFTA_SET_ELEM_FLAGS)
+				feed(&h, a);
+		}
+		crypto_hash_sha256_final(&h, d);
+		for (size_t i = 0; i < sizeof(d); i++)
+			c->elems[i] = (unsigned char)(c->elems[i] + d[i]);
+	}
+}
 
 static int count_cb(const struct nlmsghdr *nlh, void *data)
 {
@@ -144,6 +252,7 @@ static int count_cb(const struct nlmsghdr *nlh, void *data)
 				c->n++;
 				c->base += nftnl_chain_is_set(ch,
 							      NFTNL_CHAIN_HOOKNUM);
+				fingerprint(nlh, c);
 			}
 		}
 		nftnl_chain_free(ch);
@@ -152,22 +261,38 @@ static int count_cb(const struct nlmsghdr *nlh, void *data)
 
 		if (r && nftnl_rule_nlmsg_parse(nlh, r) >= 0) {
 			table = nftnl_rule_get_str(r, NFTNL_RULE_TABLE);
-			c->n += table && !strcmp(table, FW_TABLE);
+			if (table && !strcmp(table, FW_TABLE)) {
+				c->n++;
+				fingerprint(nlh, c);
+			}
 		}
 		nftnl_rule_free(r);
-	} else {
+	} else if (c->what == NFT_MSG_GETSET) {
 		struct nftnl_set *s = nftnl_set_alloc();
 
 		if (s && nftnl_set_nlmsg_parse(nlh, s) >= 0) {
 			uint32_t flags = nftnl_set_get_u32(s, NFTNL_SET_FLAGS);
+			const char *name = nftnl_set_get_str(s, NFTNL_SET_NAME);
 
 			table = nftnl_set_get_str(s, NFTNL_SET_TABLE);
 			/* anonymous sets ({ 80, 443 } in a rule) are the
 			 * rules' business */
-			c->n += table && !strcmp(table, FW_TABLE) &&
-				!(flags & NFT_SET_ANONYMOUS);
+			if (table && !strcmp(table, FW_TABLE) && name &&
+			    !(flags & NFT_SET_ANONYMOUS)) {
+				c->n++;
+				fingerprint(nlh, c);
+				/* a map's elements are rules; a set's are
+				 * data that changes at runtime by design */
+				if (flags & NFT_SET_MAP) {
+					c->maps = xrealloc(c->maps, (c->nmaps + 1) *
+							   sizeof(*c->maps));
+					c->maps[c->nmaps++] = xstrdup(name);
+				}
+			}
 		}
 		nftnl_set_free(s);
+	} else if (in_table(nlh, NFTA_SET_ELEM_LIST_TABLE)) {
+		fingerprint_elems(nlh, c);
 	}
 	return MNL_CB_OK;
 }
@@ -177,7 +302,8 @@ static int count_dump(struct fw_nl *nl, int what, struct count *c)
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
 
-	memset(c, 0, sizeof(*c));
+	c->n = 0;
+	c->base = 0;
 	c->what = what;
 	nlh = nftnl_nlmsg_build_hdr(buf, (uint16_t)what, NFPROTO_INET,
 				    NLM_F_DUMP, ++nl->seq);
@@ -194,24 +320,57 @@ static int count_dump(struct fw_nl *nl, int what, struct count *c)
 	return talk(nl, nlh, count_cb, c);
 }
 
+/* The elements of one map, into the fingerprint. */
+static int map_dump(struct fw_nl *nl, const char *map, struct count *c)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!s)
+		return -ENOMEM;
+	c->what = NFT_MSG_GETSETELEM;
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET,
+				    NLM_F_DUMP, ++nl->seq);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, FW_TABLE);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, map);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	return talk(nl, nlh, count_cb, c);
+}
+
 int fw_nl_inspect(struct fw_nl *nl, struct fw_kernel *k)
 {
-	struct count c;
+	crypto_hash_sha256_state h;
+	struct count c = { .h = &h };
+	unsigned char d[crypto_hash_sha256_BYTES];
 	int r = fw_nl_table(nl, k);
 
 	if (r < 0 || !k->present)
 		return r;
+	crypto_hash_sha256_init(&h);
 	if ((r = count_dump(nl, NFT_MSG_GETCHAIN, &c)) < 0)
-		return r;
+		goto out;
 	k->nchains = c.n;
 	k->nbase = c.base;
 	if ((r = count_dump(nl, NFT_MSG_GETRULE, &c)) < 0)
-		return r;
+		goto out;
 	k->nrules = c.n;
 	if ((r = count_dump(nl, NFT_MSG_GETSET, &c)) < 0)
-		return r;
+		goto out;
 	k->nsets = c.n;
-	return 0;
+	for (size_t i = 0; i < c.nmaps; i++)
+		if ((r = map_dump(nl, c.maps[i], &c)) < 0)
+			goto out;
+	crypto_hash_sha256_update(&h, c.elems, sizeof(c.elems));
+	crypto_hash_sha256_final(&h, d);
+	for (size_t i = 0; i < sizeof(d); i++)
+		snprintf(k->content + 2 * i, 3, "%02x", d[i]);
+out:
+	for (size_t i = 0; i < c.nmaps; i++)
+		free(c.maps[i]);
+	free(c.maps);
+	return r;
 }
 
 static int gen_cb(const struct nlmsghdr *nlh, void *data)

@@ -31,12 +31,17 @@ struct fw_kernel {
 	size_t nrules;
 	size_t nsets;		/* sets and maps */
 	size_t nbase;		/* chains hooked into netfilter */
+	/* sha256 of what the table does (chains, rules, sets and the
+	 * elements of maps, without handles or counter values): equal
+	 * fingerprints, same behaviour. Set by fw_nl_inspect. */
+	char content[FW_HASH_HEX + 1];
 };
 
 /* Reads the table's comment only: one small request (fast path of apply).
  * 0 (k->present tells whether it exists) or -errno. */
 int fw_nl_table(struct fw_nl *nl, struct fw_kernel *k);
-/* Reads the table and counts its chains, rules and sets. 0 or -errno. */
+/* Reads the table, counts its chains, rules and sets and fingerprints
+ * them. 0 or -errno. */
 int fw_nl_inspect(struct fw_nl *nl, struct fw_kernel *k);
 
 /* The ruleset's generation: the kernel counts every commit. 0 or -errno. */
