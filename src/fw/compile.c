@@ -629,6 +629,8 @@ static void sysctls(struct fwc *c, struct fw_plan *plan)
 		"net/ipv4/ip_forward", b->v ? "1" : "0", b->pos };
 	plan->sysctl[plan->nsysctl++] = (struct fw_sysctl){
 		"net/ipv6/conf/all/forwarding", b->v ? "1" : "0", b->pos };
+	for (size_t i = 0; i < plan->nsysctl; i++)
+		plan->sysctl[i].pos.file = plan->file;
 }
 
 static void origin_push(struct fw_plan *plan, size_t *cap,
@@ -637,6 +639,9 @@ static void origin_push(struct fw_plan *plan, size_t *cap,
 	xgrow((void **)&plan->lines, cap, plan->nlines + 1,
 	      sizeof(*plan->lines));
 	plan->lines[plan->nlines].pos = o ? o->pos : (struct pos){ 0 };
+	/* the plan may outlive the config */
+	if (plan->lines[plan->nlines].pos.file)
+		plan->lines[plan->nlines].pos.file = plan->file;
 	plan->lines[plan->nlines].what = o && o->what ? xstrdup(o->what) :
 					 NULL;
 	plan->nlines++;
@@ -746,6 +751,7 @@ struct fw_plan *fw_compile(const struct moat_config *cfg,
 	fw_nat(&c);
 	if (!c.errors) {
 		plan = xcalloc(1, sizeof(*plan));
+		plan->file = xstrdup(cfg->file ? cfg->file : "");
 		assemble(&c, plan);
 		sysctls(&c, plan);
 	}
@@ -761,6 +767,7 @@ void fw_plan_free(struct fw_plan *plan)
 		free(plan->lines[i].what);
 	free(plan->lines);
 	free(plan->script);
+	free(plan->file);
 	free(plan);
 }
 

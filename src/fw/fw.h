@@ -33,6 +33,7 @@ struct fw_sysctl {
 };
 
 struct fw_plan {
+	char *file;		/* the config's name: origins point here */
 	char *script;		/* `nft -f` input defining table inet moat */
 	size_t len;
 	char hash[FW_HASH_HEX + 1];	/* sha256 of the script's body */
