@@ -370,7 +370,7 @@ void fw_rules(struct fwc *c, struct fw_chain *ch, const struct cfg_policy *p,
 	      const char *pname)
 {
 	CFG_EACH(const struct cfg_rule, r, p->rules) {
-		struct buf m = BUF_INIT, tail = BUF_INIT;
+		struct buf pp = BUF_INIT, m = BUF_INIT, tail = BUF_INIT;
 		char *what;
 		bool ok = true;
 
@@ -378,7 +378,7 @@ void fw_rules(struct fwc *c, struct fw_chain *ch, const struct cfg_policy *p,
 			continue;
 		if (!rule_family_ok(c, r))
 			continue;
-		fw_proto_ports(&m, r->proto.v, &r->src_port, &r->src_ports,
+		fw_proto_ports(&pp, r->proto.v, &r->src_port, &r->src_ports,
 			       &r->dest_port, &r->dest_ports);
 		if (r->src_ip.v)
 			fw_addr_match(&m, r->src_ip.v, "saddr", r->invert_src.v);
@@ -411,10 +411,16 @@ void fw_rules(struct fwc *c, struct fw_chain *ch, const struct cfg_policy *p,
 		if (ok && !strcmp(r->action.v, "reject") &&
 		    (proto_any(r->proto.v) ||
 		     !strcasecmp(r->proto.v, "tcp_udp"))) {
-			/* TCP gets a reset, the rest an ICMP unreachable */
+			/* TCP gets a reset, the rest an ICMP unreachable; the
+			 * reset needs a rule that matches TCP alone */
+			struct buf tcp = BUF_INIT;
+
+			fw_proto_ports(&tcp, "tcp", &r->src_port, &r->src_ports,
+				       &r->dest_port, &r->dest_ports);
 			fw_chain_add(c, ch, &r->o.pos, what,
-				     "meta l4proto tcp %sreject with tcp reset%s",
-				     m.p ? m.p : "", "");
+				     "%s%sreject with tcp reset", tcp.p,
+				     m.p ? m.p : "");
+			buf_free(&tcp);
 			buf_adds(&tail, " with icmpx type port-unreachable");
 		} else if (ok && !strcmp(r->action.v, "reject")) {
 			buf_adds(&tail, !strcasecmp(r->proto.v, "tcp") ?
@@ -422,9 +428,11 @@ void fw_rules(struct fwc *c, struct fw_chain *ch, const struct cfg_policy *p,
 				 " with icmpx type port-unreachable");
 		}
 		if (ok)
-			fw_chain_add(c, ch, &r->o.pos, what, "%s%s",
-				     m.p ? m.p : "", tail.p ? tail.p : "");
+			fw_chain_add(c, ch, &r->o.pos, what, "%s%s%s",
+				     pp.p ? pp.p : "", m.p ? m.p : "",
+				     tail.p ? tail.p : "");
 		free(what);
+		buf_free(&pp);
 		buf_free(&m);
 		buf_free(&tail);
 	}

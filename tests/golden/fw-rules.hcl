@@ -83,6 +83,15 @@ policy "lan" "wan" {
     src_ipset = "macs"
     action    = "drop"
   }
+  rule "reject_dns" {
+    dest_port = 53
+    action    = "reject"
+  }
+  rule "reject_sip" {
+    proto     = "tcp_udp"
+    dest_port = 5060
+    action    = "reject"
+  }
   rule "states" {
     conn_state = "NEW, untracked"
     proto      = "tcp"
