@@ -1,6 +1,8 @@
 /* moat apply / moat status: put the firewall in the kernel and say how it
  * stands. (moat compile is cmd_compile.c, moat diff cmd_diff.c.) */
 #include <getopt.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -34,6 +36,11 @@ static int apply_run(int argc, char **argv)
 	struct moat_config *cfg;
 	struct fw_plan *plan;
 	enum fw_outcome out;
+	char hash[FW_HASH_HEX + 1], *src = NULL;
+	uint32_t genid = 0;
+	struct fw_fast_id id;
+	bool have_id;
+	size_t len = 0;
 	int c, r;
 
 	optind = 1;
@@ -52,10 +59,26 @@ static int apply_run(int argc, char **argv)
 	if (optind != argc)
 		return cli_usage_error(&cli_cmd_apply, "unexpected argument "
 				       "'%s'", argv[optind]);
+	have_id = fw_fast_stat(path, &id);
+	if (!o.force && !o.dry_run && have_id &&
+	    fw_fast_unchanged(path, hash, &dl)) {
+		printf("unchanged: table inet moat already holds this config "
+		       "(%.12s)\n", hash);
+		diag_print(&dl, stderr);
+		r = MOAT_EXIT_OK;
+		plan = NULL;
+		cfg = NULL;
+		goto out;
+	}
+	diag_list_free(&dl);
+	memset(&dl, 0, sizeof(dl));
+	if (have_id && cli_read_config(path, &src, &len) != MOAT_EXIT_OK)
+		have_id = false;
 	r = cli_compile(path, &cfg, &plan);
 	if (r != MOAT_EXIT_OK)
 		goto out;
 	o.state_dir = state_dir(cfg);
+	o.genid = &genid;
 	if (fw_apply(plan, &o, &out, &dl) < 0) {
 		diag_sort(&dl);
 		diag_print(&dl, stderr);
@@ -64,6 +87,8 @@ static int apply_run(int argc, char **argv)
 		goto out;
 	}
 	diag_print(&dl, stderr);
+	if (have_id && !o.dry_run)
+		fw_fast_record(path, &id, src, len, plan, o.state_dir, genid);
 	if (out == FW_UNCHANGED)
 		printf("unchanged: table inet moat already holds this config "
 		       "(%.12s)\n", plan->hash);
@@ -76,6 +101,7 @@ static int apply_run(int argc, char **argv)
 		       "%zu sets (%.12s)\n", plan->nchains, plan->nrules,
 		       plan->nsets, plan->hash);
 out:
+	free(src);
 	diag_list_free(&dl);
 	fw_plan_free(plan);
 	cfg_free(cfg);

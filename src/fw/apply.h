@@ -4,6 +4,8 @@
 #define MOAT_FW_APPLY_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "base/diag.h"
 #include "fw/fw.h"
@@ -18,6 +20,7 @@ struct fw_apply_opts {
 	bool dry_run;
 	bool force;		/* replace even when the hash matches */
 	const char *state_dir;	/* where fw.state lives; NULL: none */
+	uint32_t *genid;	/* out, optional: the generation afterwards */
 };
 
 /* Makes table inet moat exactly plan, in one kernel transaction, and sets
@@ -38,5 +41,21 @@ struct fw_state {
 
 /* 0, or -errno (-ENOENT: no apply yet). */
 int fw_state_load(const char *dir, struct fw_state *st);
+
+/* The no-op fast path (see apply.c). A config file's identity, taken
+ * before it is read. false for stdin or what is not a regular file. */
+struct fw_fast_id {
+	long long v[7];
+};
+bool fw_fast_stat(const char *path, struct fw_fast_id *id);
+/* Whether the config at path is exactly what the last successful apply in
+ * this network namespace loaded, and the kernel still holds that
+ * untouched; then the sysctls are re-asserted and hash is set. The config
+ * is not read. */
+bool fw_fast_unchanged(const char *path, char *hash, struct diag_list *dl);
+/* Remembers a successful apply of src (the bytes read after id). */
+void fw_fast_record(const char *path, const struct fw_fast_id *id,
+		    const char *src, size_t len, const struct fw_plan *plan,
+		    const char *state_dir, uint32_t genid);
 
 #endif
