@@ -200,8 +200,7 @@ static void policy_chain(struct fwc *c, const struct cfg_policy *p)
 	else if (log.p)
 		fw_chain_add(c, ch, &p->log.pos, what, "%s", log.p);
 	if (p->masquerade.v)
-		fw_policy_masquerade(c, p, fw_policy_from(p), fw_policy_to(p),
-				     what);
+		fw_policy_masquerade(c, p, what);
 	buf_free(&log);
 	free(what);
 }
@@ -275,7 +274,7 @@ static int pattern_spec(const char *pat)
 {
 	size_t n = strlen(pat);
 
-	if (!strcmp(pat, "any") || !strcmp(pat, "*") || !strcmp(pat, "all"))
+	if (fw_zone_is_any(pat))
 		return 2;
 	return n > 1 && (pat[n - 1] == '*' || pat[n - 1] == '+');
 }
@@ -450,8 +449,8 @@ static void dispatch_pair(struct fwc *c, size_t f, size_t t,
 			const struct fw_member *mf = zf ? &zf->m[i] : NULL;
 			const struct fw_member *mt = zt ? &zt->m[k] : NULL;
 			const struct pos *at = mf ? &mf->pos : &mt->pos;
-			enum member_kind kf = mf ? member_kind(c, mf) : MEMBER_MAP;
-			enum member_kind kt = mt ? member_kind(c, mt) : MEMBER_MAP;
+			enum member_kind kf = mf ? mf->kind : MEMBER_MAP;
+			enum member_kind kt = mt ? mt->kind : MEMBER_MAP;
 			enum member_kind kind = kf > kt ? kf : kt;
 			struct buf b = BUF_INIT;
 			char *what;
@@ -494,7 +493,7 @@ static void catch_members(struct fwc *c, enum member_kind kind,
 			struct buf from = BUF_INIT, to = BUF_INIT;
 			char *what;
 
-			if (member_kind(c, m) != kind ||
+			if (m->kind != (int)kind ||
 			    !member_match(c, &from, m, true) ||
 			    !member_match(c, &to, m, false) ||
 			    (!from.len && !to.len))
@@ -539,6 +538,9 @@ static void dispatch(struct fwc *c, struct fw_chain *input,
 		MEMBER_NARROWED, MEMBER_SHADOWED, MEMBER_MAP,
 	};
 
+	for (size_t z = 0; z < c->nzones; z++)
+		for (size_t i = 0; i < c->zones[z].nm; i++)
+			c->zones[z].m[i].kind = member_kind(c, &c->zones[z].m[i]);
 	/* index nzones stands for the gateway itself */
 	for (size_t f = 0; f < nz; f++)
 		for (size_t t = 0; t < nz; t++)

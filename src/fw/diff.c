@@ -92,8 +92,11 @@ static char **lines(char *text, size_t *n, char *hash)
 		char *c = strstr(s, "comment \"" FW_HASH_TAG);
 
 		if (c && hash) {
-			fw_hash_from_comment(c + 9, hash) || (hash[0] = 0);
-			hash[strcspn(hash, "\"")] = '\0';
+			/* comment "moat sha256:HEX": keep HEX, drop the line */
+			c += strlen("comment \"");
+			c[strcspn(c, "\"")] = '\0';
+			if (!fw_hash_from_comment(c, hash))
+				hash[0] = '\0';
 			continue;
 		}
 		while (regexec(&counter, s, 1, &m, 0) == 0)

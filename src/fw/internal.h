@@ -17,6 +17,7 @@ struct fw_member {
 	const char *src;	/* hosts of the zone (saddr from, daddr to) */
 	const char *dst;	/* only as a source zone: where they may go */
 	struct pos pos;
+	int kind;		/* compile.c's enum member_kind, set once */
 };
 
 struct fw_zone {
@@ -84,6 +85,8 @@ const struct fw_zone *fw_zone_find(const struct fwc *c, const char *name);
 /* Whether pattern ("lan", "vpn*", "any", "*", "self") names zone z;
  * z == NULL is the gateway itself. */
 bool fw_zone_matches(const char *pattern, const struct fw_zone *z);
+/* Whether a zone pattern names every zone ("any", "*"). */
+bool fw_zone_is_any(const char *pattern);
 /* A chain-name-safe form of a zone pattern; the caller frees. */
 char *fw_zone_id(const char *pattern);
 
@@ -101,6 +104,10 @@ const char *fw_policy_chain(const struct fwc *c, const struct cfg_policy *p);
 /* A policy's zones (either form) and its name for people. */
 const char *fw_policy_from(const struct cfg_policy *p);
 const char *fw_policy_to(const struct cfg_policy *p);
+/* The canonical text of a validated address or prefix into out: host
+ * bits cleared, "/LEN" only when it is shorter than the address (then
+ * *prefix is true). false (and addr copied) when it does not parse. */
+bool fw_prefix_text(const char *addr, char *out, size_t n, bool *prefix);
 /* Appends "ip saddr 10.0.0.0/8 " (dir "saddr"/"daddr"); the address has
  * been validated; a prefix is written with its host bits cleared. */
 void fw_addr_match(struct buf *b, const char *addr, const char *dir,
@@ -122,7 +129,7 @@ void fw_duration(struct buf *b, const char *s);
 /* nat.c */
 void fw_nat(struct fwc *c);
 void fw_policy_masquerade(struct fwc *c, const struct cfg_policy *p,
-			  const char *from, const char *to, const char *pname);
+			  const char *pname);
 
 /* ipset.c */
 void fw_ipsets(struct fwc *c);

@@ -46,10 +46,7 @@ static bool name_ok(struct fwc *c, const struct cfg_ipset *s)
 /* The canonical text of an entry; the caller frees. */
 static char *entry_norm(const char *type, const char *e, bool *range)
 {
-	struct cfg_prefix p;
-	const char *why;
-	char text[INET6_ADDRSTRLEN];
-	int max;
+	char text[INET6_ADDRSTRLEN + 8];
 
 	*range = false;
 	if (!strcmp(type, "ether_addr")) {
@@ -61,16 +58,8 @@ static char *entry_norm(const char *type, const char *e, bool *range)
 	}
 	if (strcmp(type, "ipv4_addr") && strcmp(type, "ipv6_addr"))
 		return xasprintf("%ld", strtol(e, NULL, 10));
-	if (!addr_parse(e, ADDR_PREFIX, &p, &why))
-		return xstrdup(e);	/* validation reported it */
-	max = p.family == AF_INET ? 32 : 128;
-	for (int i = p.len; i < max; i++)
-		p.addr[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
-	inet_ntop(p.family, p.addr, text, sizeof(text));
-	if (p.len == max)
-		return xstrdup(text);
-	*range = true;
-	return xasprintf("%s/%d", text, p.len);
+	fw_prefix_text(e, text, sizeof(text), range);
+	return xstrdup(text);
 }
 
 static int str_cmp(const void *a, const void *b)

@@ -264,14 +264,14 @@ static size_t zone_ifnames(struct fwc *c, const char *pattern, struct buf *b)
 }
 
 void fw_policy_masquerade(struct fwc *c, const struct cfg_policy *p,
-			  const char *from, const char *to, const char *pname)
+			  const char *pname)
 {
+	const char *from = fw_policy_from(p), *to = fw_policy_to(p);
 	struct fw_chain *post = fw_chain_get(c, "postrouting");
 	struct buf in = BUF_INIT, out = BUF_INIT, m = BUF_INIT;
 	size_t nin = zone_ifnames(c, from, &in);
 	size_t nout = zone_ifnames(c, to, &out);
-	bool any_from = !strcmp(from, "any") || !strcmp(from, "*") ||
-			!strcmp(from, "all");
+	bool any_from = fw_zone_is_any(from);
 	char *what;
 
 	if (!nout || (!nin && !any_from)) {

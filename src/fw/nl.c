@@ -1,7 +1,9 @@
 /* Reading table inet moat over netlink with libnftnl + libmnl. Every
  * reply is parsed by libnftnl, which checks attribute lengths; whatever
  * the kernel holds, this file only counts and reads a comment. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -238,60 +240,53 @@ static void fingerprint_elems(const struct nlmsghdr *nlh, struct count *c)
 	}
 }
 
+/* The attribute type of a message, or NULL. */
+static const struct nlattr *attr_of(const struct nlmsghdr *nlh, uint16_t type)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(a) == type)
+			return a;
+	return NULL;
+}
+
+/* Counting needs only a few attributes, read straight from the message
+ * (no libnftnl object per rule: this runs over every rule of the table). */
 static int count_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct count *c = data;
-	const char *table = NULL;
 
-	if (c->what == NFT_MSG_GETCHAIN) {
-		struct nftnl_chain *ch = nftnl_chain_alloc();
+	if (c->what == NFT_MSG_GETCHAIN && in_table(nlh, NFTA_CHAIN_TABLE)) {
+		c->n++;
+		c->base += attr_of(nlh, NFTA_CHAIN_HOOK) != NULL;
+		fingerprint(nlh, c);
+	} else if (c->what == NFT_MSG_GETRULE &&
+		   in_table(nlh, NFTA_RULE_TABLE)) {
+		c->n++;
+		fingerprint(nlh, c);
+	} else if (c->what == NFT_MSG_GETSET && in_table(nlh, NFTA_SET_TABLE)) {
+		const struct nlattr *fa = attr_of(nlh, NFTA_SET_FLAGS);
+		const struct nlattr *na = attr_of(nlh, NFTA_SET_NAME);
+		uint32_t flags = fa && !mnl_attr_validate(fa, MNL_TYPE_U32) ?
+				 ntohl(mnl_attr_get_u32(fa)) : 0;
 
-		if (ch && nftnl_chain_nlmsg_parse(nlh, ch) >= 0) {
-			table = nftnl_chain_get_str(ch, NFTNL_CHAIN_TABLE);
-			if (table && !strcmp(table, FW_TABLE)) {
-				c->n++;
-				c->base += nftnl_chain_is_set(ch,
-							      NFTNL_CHAIN_HOOKNUM);
-				fingerprint(nlh, c);
-			}
+		/* anonymous sets ({ 80, 443 } in a rule) are the rules'
+		 * business */
+		if (!na || mnl_attr_validate(na, MNL_TYPE_NUL_STRING) ||
+		    (flags & NFT_SET_ANONYMOUS))
+			return MNL_CB_OK;
+		c->n++;
+		fingerprint(nlh, c);
+		/* a map's elements are rules; a set's are data that
+		 * changes at runtime by design */
+		if (flags & NFT_SET_MAP) {
+			c->maps = xrealloc(c->maps, (c->nmaps + 1) *
+					   sizeof(*c->maps));
+			c->maps[c->nmaps++] = xstrdup(mnl_attr_get_str(na));
 		}
-		nftnl_chain_free(ch);
-	} else if (c->what == NFT_MSG_GETRULE) {
-		struct nftnl_rule *r = nftnl_rule_alloc();
-
-		if (r && nftnl_rule_nlmsg_parse(nlh, r) >= 0) {
-			table = nftnl_rule_get_str(r, NFTNL_RULE_TABLE);
-			if (table && !strcmp(table, FW_TABLE)) {
-				c->n++;
-				fingerprint(nlh, c);
-			}
-		}
-		nftnl_rule_free(r);
-	} else if (c->what == NFT_MSG_GETSET) {
-		struct nftnl_set *s = nftnl_set_alloc();
-
-		if (s && nftnl_set_nlmsg_parse(nlh, s) >= 0) {
-			uint32_t flags = nftnl_set_get_u32(s, NFTNL_SET_FLAGS);
-			const char *name = nftnl_set_get_str(s, NFTNL_SET_NAME);
-
-			table = nftnl_set_get_str(s, NFTNL_SET_TABLE);
-			/* anonymous sets ({ 80, 443 } in a rule) are the
-			 * rules' business */
-			if (table && !strcmp(table, FW_TABLE) && name &&
-			    !(flags & NFT_SET_ANONYMOUS)) {
-				c->n++;
-				fingerprint(nlh, c);
-				/* a map's elements are rules; a set's are
-				 * data that changes at runtime by design */
-				if (flags & NFT_SET_MAP) {
-					c->maps = xrealloc(c->maps, (c->nmaps + 1) *
-							   sizeof(*c->maps));
-					c->maps[c->nmaps++] = xstrdup(name);
-				}
-			}
-		}
-		nftnl_set_free(s);
-	} else if (in_table(nlh, NFTA_SET_ELEM_LIST_TABLE)) {
+	} else if (c->what == NFT_MSG_GETSETELEM &&
+		   in_table(nlh, NFTA_SET_ELEM_LIST_TABLE)) {
 		fingerprint_elems(nlh, c);
 	}
 	return MNL_CB_OK;

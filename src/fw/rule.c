@@ -71,28 +71,41 @@ const char *fw_addr_family(const char *addr)
 	return strchr(addr, ':') ? "ip6" : "ip";
 }
 
-void fw_addr_match(struct buf *b, const char *addr, const char *dir,
-		   bool invert)
+bool fw_prefix_text(const char *addr, char *out, size_t n, bool *prefix)
 {
 	struct cfg_prefix p;
 	const char *why;
 	char text[INET6_ADDRSTRLEN];
+	int max;
 
+	*prefix = false;
 	if (!addr_parse(addr, ADDR_PREFIX, &p, &why)) {
-		buf_printf(b, "%s %s %s%s ", fw_addr_family(addr), dir,
-			   invert ? "!= " : "", addr);
-		return;
+		snprintf(out, n, "%s", addr);
+		return false;
 	}
 	/* nft refuses a prefix with host bits set; the config may have them
 	 * (10.0.0.1/24 means the network of that host) */
-	for (int i = p.len; i < (p.family == AF_INET ? 32 : 128); i++)
+	max = p.family == AF_INET ? 32 : 128;
+	for (int i = p.len; i < max; i++)
 		p.addr[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
 	inet_ntop(p.family, p.addr, text, sizeof(text));
-	buf_printf(b, "%s %s %s%s", p.family == AF_INET ? "ip" : "ip6", dir,
+	*prefix = p.len != max;
+	if (*prefix)
+		snprintf(out, n, "%s/%d", text, p.len);
+	else
+		snprintf(out, n, "%s", text);
+	return true;
+}
+
+void fw_addr_match(struct buf *b, const char *addr, const char *dir,
+		   bool invert)
+{
+	char text[INET6_ADDRSTRLEN + 8];
+	bool prefix;
+
+	fw_prefix_text(addr, text, sizeof(text), &prefix);
+	buf_printf(b, "%s %s %s%s ", fw_addr_family(addr), dir,
 		   invert ? "!= " : "", text);
-	if (p.has_len && p.len != (p.family == AF_INET ? 32 : 128))
-		buf_printf(b, "/%d", p.len);
-	buf_addc(b, ' ');
 }
 
 void fw_ports(struct buf *b, const struct cfg_port_range *v, size_t n)

@@ -143,9 +143,10 @@ const struct fw_zone *fw_zone_find(const struct fwc *c, const char *name)
 	return NULL;
 }
 
-static bool is_any(const char *p)
+/* As validation accepts them (check_zone_ref): "any" and "*". */
+bool fw_zone_is_any(const char *pattern)
 {
-	return !strcmp(p, "any") || !strcmp(p, "*") || !strcmp(p, "all");
+	return !strcmp(pattern, "any") || !strcmp(pattern, "*");
 }
 
 bool fw_zone_matches(const char *pattern, const struct fw_zone *z)
@@ -153,8 +154,8 @@ bool fw_zone_matches(const char *pattern, const struct fw_zone *z)
 	size_t n = strlen(pattern);
 
 	if (!z)
-		return !strcmp(pattern, "self") || !strcmp(pattern, "firewall");
-	if (is_any(pattern))
+		return !strcmp(pattern, "self");
+	if (fw_zone_is_any(pattern))
 		return true;
 	if (n > 1 && (pattern[n - 1] == '*' || pattern[n - 1] == '+'))
 		return !strncmp(z->name, pattern, n - 1);
@@ -166,7 +167,7 @@ char *fw_zone_id(const char *pattern)
 	size_t n = strlen(pattern);
 	struct buf b = BUF_INIT;
 
-	if (is_any(pattern))
+	if (fw_zone_is_any(pattern))
 		return xstrdup("any");
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)pattern[i];
