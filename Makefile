@@ -40,7 +40,8 @@ $(ASAN)/build.ninja:
 $(FUZZ)/build.ninja:
 	CC=clang meson setup $(FUZZ) -Dfuzz=true -Dtests=false -Db_lundef=false >/dev/null
 
-# deps, build, every test suite; unit tests again under ASan and UBSan.
+# deps, build, every test suite; unit and golden tests again under ASan
+# and UBSan; each fuzzer for 30 s.
 check: deps all $(ASAN)/build.ninja
 	meson test -C $(BUILD) --print-errorlogs
 	ninja -C $(ASAN)
@@ -66,7 +67,8 @@ fuzz: $(FUZZ)/build.ninja
 		echo "fuzz_$$h: $(FUZZ_SECONDS)s, exit $$rc"; [ $$rc = 0 ] || exit $$rc; \
 	done
 
-# Until the lab exists: check the examples and print them back.
+# Until the lab exists: check the examples, then the firewall in network
+# namespaces (demo/firewall.sh).
 demo: deps all
 	@for f in examples/*.hcl; do \
 		echo "==> moat check -c $$f"; \

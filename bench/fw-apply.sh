@@ -23,6 +23,8 @@ if [ "${MOAT_BENCH_NETNS:-}" != "$$" ]; then
 fi
 [ -z "$(nft list ruleset)" ] || { echo "fw-apply: netns not empty" >&2; exit 2; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+# moat notes each apply in $MOAT_RUN_DIR: keep those notes with the rest
+export MOAT_RUN_DIR="$tmp/run"
 
 # timeit [--pre CMD] REPS CMD...: runs the commands REPS times, interleaved
 # (A B A B ...), and prints per command "median_ms max_rss_mb". Each run is

@@ -12,6 +12,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 id=$$
 gw=moatdemo-gw-$id wan=moatdemo-wan-$id lan=moatdemo-lan-$id
 state=$(mktemp -d)
+# moat notes each apply in $MOAT_RUN_DIR: keep the notes with the demo
+export MOAT_RUN_DIR="$state/run"
 pids=""
 
 cleanup() {
@@ -19,7 +21,8 @@ cleanup() {
 	for n in $gw $wan $lan; do ip netns del "$n" 2>/dev/null; done
 	rm -rf "$state"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 step() { printf '\n==> %s\n' "$*"; }
 in_ns() { ns=$1; shift; ip netns exec "$ns" "$@"; }
@@ -56,9 +59,12 @@ in_ns $lan ping -c 2 -W 1 203.0.113.2 | tail -2
 step "wan -> lan: ping 192.168.77.2 (dropped)"
 in_ns $wan ping -c 2 -W 1 192.168.77.2 | tail -2
 step "lan -> gateway ssh port: allowed by the zone's management block"
-in_ns $gw sh -c 'nc -l -s 192.168.77.1 -p 22 </dev/null' >/dev/null 2>&1 &
+in_ns $gw nc -l -s 192.168.77.1 -p 22 </dev/null >/dev/null 2>&1 &
 pids="$pids $!"
-sleep 0.2
+for i in $(seq 50); do	# until the listener is there, at most 5 s
+	in_ns $gw ss -ltnH 'sport = :22' | grep -q . && break
+	sleep 0.1
+done
 in_ns $lan nc -z -w 1 192.168.77.1 22 && echo "port 22 open from lan"
 step "moat set add blocked 203.0.113.2: the next ping fails at once"
 in_ns $gw "$moat" set add blocked 203.0.113.2

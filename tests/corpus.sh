@@ -26,6 +26,10 @@ for f in *.hcl; do
 	grep ': error: ' "$tmp/out" | cut -d: -f1-3 >>"$tmp/got"
 	[ $rc = 0 ] || continue
 	"$moat" compile -c "$f" >"$tmp/nft" 2>"$tmp/out"
+	rc=$?
+	if [ $rc -gt 1 ]; then
+		echo "FAIL $f: moat compile exit $rc"; cat "$tmp/out"; echo x >>"$tmp/failed"
+	fi
 	grep ': error: ' "$tmp/out" | cut -d: -f1-3 >>"$tmp/got"
 	if [ -s "$tmp/nft" ]; then
 		nftok=$((${nftok:-0} + 1))

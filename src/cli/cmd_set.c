@@ -347,7 +347,8 @@ const struct cli_cmd cli_cmd_set = {
 	"      10.0.0.0/24), and a range that overlaps elements already in\n"
 	"      the set replaces them with their union, in one transaction.\n"
 	"      A range that only touches an element is added beside it.\n"
-	"      --timeout DURATION (90s, 10m, 1h30m, 2d) makes the elements\n"
+	"      --timeout DURATION (90s, 10m, 1h30m, 2d, 500ms; a bare\n"
+	"      number is seconds) makes the elements\n"
 	"      expire; the set needs flags timeout.\n"
 	"del   deletes the elements, each exactly as list shows it: an\n"
 	"      address inside a range is not deleted from it. If one is not\n"
@@ -355,12 +356,14 @@ const struct cli_cmd cli_cmd_set = {
 	"list  prints the elements, one per line, sorted, ranges that are\n"
 	"      a prefix as a prefix (as nft prints them), with timeout and\n"
 	"      expires for elements that expire. --json prints {\"table\",\n"
-	"      \"set\", \"type\", \"flags\", \"elements\"}; elements are\n"
+	"      \"set\", \"type\", \"flags\", \"elements\"} (and \"timeout_ms\"\n"
+	"      when the set has a default timeout); elements are\n"
 	"      strings, or {\"elem\", \"timeout_ms\", \"expires_ms\"} in a\n"
 	"      set with flags timeout.\n\n"
 	"MOAT_TIMING=1 prints the time from reading the set to the last\n"
 	"answer of the kernel on stderr.\n\n"
 	"Exit status: 0 done, 1 an element is bad or the kernel refused\n"
-	"(nothing changed), 2 usage error or no permission.\n",
+	"(nothing changed), 2 usage error, no permission, no nf_tables in\n"
+	"the kernel, or stdin cannot be read.\n",
 	.run = set_run,
 };

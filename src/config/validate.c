@@ -698,9 +698,12 @@ static void check_nats(struct vctx *v)
 static bool duration_valid(const char *s)
 {
 	char *end;
-	unsigned long n = strtoul(s, &end, 10);
+	unsigned long n;
 
-	if (end == s || !n)
+	if (!isdigit((unsigned char)s[0]))
+		return false;	/* strtoul would take "-5" and " 5" */
+	n = strtoul(s, &end, 10);
+	if (!n)
 		return false;
 	return !*end || ((!strcmp(end, "s") || !strcmp(end, "m") ||
 			  !strcmp(end, "h") || !strcmp(end, "d")));

@@ -316,7 +316,14 @@ int fw_apply(const struct fw_plan *plan, const struct fw_apply_opts *o,
  * The identity is taken before the file is read, so an edit racing an
  * apply only ever makes the next apply take the slow path. */
 
-#define FAST_DIR "/run/moat"
+/* $MOAT_RUN_DIR, for tests and benchmarks that must not leave files on
+ * the machine; /run is emptied at boot, as the ruleset is. */
+static const char *fast_dir(void)
+{
+	const char *d = getenv("MOAT_RUN_DIR");
+
+	return d && *d ? d : "/run/moat";
+}
 
 bool fw_fast_stat(const char *path, struct fw_fast_id *id)
 {
@@ -379,7 +386,7 @@ static void env_key(const char *names, char *hex)
 	free(copy);
 }
 
-/* /run/moat/fw-fast-ID, ID naming the config's path and the namespace. */
+/* RUN_DIR/fw-fast-ID, ID naming the config's path and the namespace. */
 static char *fast_path(const char *path)
 {
 	char *real = realpath(path, NULL), id[17];
@@ -401,7 +408,7 @@ static char *fast_path(const char *path)
 	for (size_t i = 0; i < sizeof(d); i++)
 		snprintf(id + 2 * i, 3, "%02x", d[i]);
 	free(real);
-	return xasprintf(FAST_DIR "/fw-fast-%s", id);
+	return xasprintf("%s/fw-fast-%s", fast_dir(), id);
 }
 
 static void id_text(const struct fw_fast_id *id, char *out, size_t n)
@@ -496,7 +503,7 @@ void fw_fast_record(const char *path, const struct fw_fast_id *id,
 
 	if (!file)
 		return;
-	mkdir(FAST_DIR, 0700);
+	mkdir(fast_dir(), 0700);
 	names = env_names(src, len);
 	env_key(names, env);
 	id_text(id, idt, sizeof(idt));

@@ -59,11 +59,14 @@ static int talk(struct fw_nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb,
 	for (;;) {
 		ssize_t n = mnl_socket_recvfrom(nl->sock, buf, sizeof(buf));
 
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0)
 			return -errno;
+		errno = 0;
 		r = mnl_cb_run(buf, (size_t)n, seq, nl->portid, cb, data);
-		if (r < 0)
-			return -errno;
+		if (r < 0)	/* libmnl sets errno, except on a bad message */
+			return errno ? -errno : -EPROTO;
 		if (r == MNL_CB_STOP)
 			return 0;
 	}

@@ -8,24 +8,18 @@
 #include "config/config.h"
 #include "fw/fw.h"
 #include "hcl/hcl.h"
-
-static const char *fuzz_env(void *ctx, const char *name)
-{
-	(void)ctx;
-	return name[0] == 'A' ? "value" : NULL;
-}
+#include "fuzz_env.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct hcl_env env = { fuzz_env, NULL };
 	struct diag_list dl = { 0 };
 	struct moat_config *cfg;
 	struct fw_plan *plan;
 	size_t lines = 0;
 
-	cfg = cfg_load("fuzz.hcl", (const char *)data, size, &env, false, &dl);
+	cfg = cfg_load("fuzz.hcl", (const char *)data, size, &fuzz_env, false, &dl);
 	if (!cfg)
 		goto out;
 	plan = fw_compile(cfg, &dl);

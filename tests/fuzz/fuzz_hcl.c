@@ -7,23 +7,17 @@
 
 #include "config/config.h"
 #include "hcl/hcl.h"
-
-static const char *fuzz_env(void *ctx, const char *name)
-{
-	(void)ctx;
-	return name[0] == 'A' ? "value" : NULL;
-}
+#include "fuzz_env.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct hcl_env env = { fuzz_env, NULL };
 	struct diag_list dl = { 0 };
 	struct hcl_file *f;
 	struct moat_config *cfg;
 
-	f = hcl_parse("fuzz.hcl", (const char *)data, size, &env, &dl);
+	f = hcl_parse("fuzz.hcl", (const char *)data, size, &fuzz_env, &dl);
 	if (f) {
 		free(hcl_dump_json(f));
 		hcl_file_free(f);
@@ -31,12 +25,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();	/* a failed parse must say why */
 	}
 	diag_list_free(&dl);
-	cfg = cfg_load("fuzz.hcl", (const char *)data, size, &env, false, &dl);
+	cfg = cfg_load("fuzz.hcl", (const char *)data, size, &fuzz_env, false, &dl);
 	if (cfg) {
 		char *text = cfg_print(cfg);
 		struct diag_list dl2 = { 0 };
 		struct moat_config *again = cfg_load("print.hcl", text,
-						     strlen(text), &env, false,
+						     strlen(text), &fuzz_env, false,
 						     &dl2);
 		char *text2;
 

@@ -7,6 +7,7 @@
  *  - absorbing new ranges into "kernel" ones keeps the union of both;
  *  - ranges rebuilt from arbitrary boundaries are sorted and disjoint;
  *  - a duration that parses prints to one that parses to the same. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,35 @@ static void one_line(const struct fw_set_info *set, const char *line,
 	buf_free(&b);
 }
 
+/* A check of the merge that does not use the merge: every input range
+ * lies inside a merged one, and every merged range starts at some input's
+ * start and ends at some input's end. Quadratic, so for small inputs. */
+static void check_merge_covers(const struct fw_elems *in,
+			       const struct fw_elems *out, size_t klen)
+{
+	if (in->n > 512)
+		return;
+	for (size_t i = 0; i < in->n; i++) {
+		bool inside = false;
+
+		for (size_t k = 0; k < out->n && !inside; k++)
+			inside = memcmp(out->v[k].lo, in->v[i].lo, klen) <= 0 &&
+				 memcmp(in->v[i].hi, out->v[k].hi, klen) <= 0;
+		if (!inside)
+			abort();
+	}
+	for (size_t k = 0; k < out->n; k++) {
+		bool lo = false, hi = false;
+
+		for (size_t i = 0; i < in->n; i++) {
+			lo |= !memcmp(out->v[k].lo, in->v[i].lo, klen);
+			hi |= !memcmp(out->v[k].hi, in->v[i].hi, klen);
+		}
+		if (!lo || !hi)
+			abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fw_elems el = { 0 }, merged = { 0 }, cur = { 0 }, add = { 0 };
@@ -124,6 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fw_elems_add(&merged, &el.v[i]);
 	fw_elems_merge(&set, &merged);
 	check_sorted_disjoint(&set, &merged, set.interval);
+	check_merge_covers(&el, &merged, klen);
 	if (set.interval) {
 		struct fw_elems a = { 0 }, b = { 0 };
 

@@ -210,6 +210,21 @@ def moat_bin():
     return moat_binary()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def moat_run_dir(tmp_path_factory):
+    """moat apply notes each apply in $MOAT_RUN_DIR (default /run/moat);
+    the tests keep those notes in a directory of their own, removed with
+    pytest's temporary files, instead of leaving them on the machine."""
+    d = tmp_path_factory.mktemp("moat-run")
+    old = os.environ.get("MOAT_RUN_DIR")
+    os.environ["MOAT_RUN_DIR"] = str(d)
+    yield d
+    if old is None:
+        del os.environ["MOAT_RUN_DIR"]
+    else:
+        os.environ["MOAT_RUN_DIR"] = old
+
+
 @pytest.fixture
 def netns_factory():
     """Makes empty Topology objects, each named apart by a counter, and

@@ -35,6 +35,10 @@ struct diag_case {
 };
 
 static const struct diag_case cases[] = {
+	{ "ipset \"s\" {\n  timeout = \"-5s\"\n}\n", 2, 13,
+	  "timeout: \"-5s\" is not a duration", false },
+	{ "ipset \"s\" {\n  timeout = \"10x\"\n}\n", 2, 13,
+	  "timeout: \"10x\" is not a duration", false },
 	{ "interfce \"eth0\" {}\n", 1, 1,
 	  "unknown block \"interfce\"; did you mean \"interface\"?", false },
 	{ "interface \"eth0\" {\n  mtu_size = 1500\n}\n", 2, 3,

@@ -101,6 +101,7 @@ static void test_origins(void **state)
 	struct fw_plan *p = compile(base_cfg, &dl);
 	const char *s;
 	int line = 1, checked = 0;
+	bool seen_web = false, seen_nat = false;
 
 	(void)state;
 	assert_non_null(p);
@@ -115,10 +116,14 @@ static void test_origins(void **state)
 			assert_non_null(o->what);
 			assert_memory_equal(c + 10, o->what, strlen(o->what));
 			assert_true(o->pos.line > 0);
-			if (!strcmp(o->what, "policy lan->wan rule web"))
+			if (!strcmp(o->what, "policy lan->wan rule web")) {
 				assert_int_equal(o->pos.line, 9);
-			if (!strcmp(o->what, "nat out"))
+				seen_web = true;
+			}
+			if (!strcmp(o->what, "nat out")) {
 				assert_int_equal(o->pos.line, 15);
+				seen_nat = true;
+			}
 			checked++;
 		}
 		s = e + 1;
@@ -127,6 +132,8 @@ static void test_origins(void **state)
 	assert_null(fw_plan_origin(p, line));
 	assert_null(fw_plan_origin(p, 0));
 	assert_true(checked >= 3);
+	assert_true(seen_web);
+	assert_true(seen_nat);
 	fw_plan_free(p);
 	diag_list_free(&dl);
 }
