@@ -17,8 +17,14 @@
 
 #define DEFAULT_STATE_DIR "/var/lib/moat"
 
+/* $MOAT_STATE_DIR overrides the config's state_dir (the lab runs a
+ * config written for a real gateway without touching its state). */
 static const char *state_dir(const struct moat_config *cfg)
 {
+	const char *env = getenv("MOAT_STATE_DIR");
+
+	if (env && *env)
+		return env;
 	return cfg && cfg->state_dir.v ? cfg->state_dir.v : DEFAULT_STATE_DIR;
 }
 
