@@ -192,12 +192,14 @@ bool net_route_same_key(const struct net_route *a, const struct net_route *b)
 	       a->metric == b->metric && addr_eq(&a->dst, &b->dst);
 }
 
+/* A route given without a device gets the one the kernel chose for its
+ * gateway: no device on one side matches any on the other. */
 bool net_route_equal(const struct net_route *a, const struct net_route *b)
 {
 	return net_route_same_key(a, b) && a->has_gw == b->has_gw &&
 	       (!a->has_gw || !memcmp(a->gw, b->gw, sizeof(a->gw))) &&
-	       !strcmp(a->dev, b->dev) && a->type == b->type &&
-	       a->scope == b->scope;
+	       (!a->dev[0] || !b->dev[0] || !strcmp(a->dev, b->dev)) &&
+	       a->type == b->type && a->scope == b->scope;
 }
 
 bool net_rule_equal(const struct net_rule *a, const struct net_rule *b)
