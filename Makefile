@@ -5,7 +5,8 @@
 DEPS_BUILD = gcc meson ninja-build pkg-config libnftables-dev libnftnl-dev \
 	     libmnl-dev libsodium-dev
 DEPS_TEST  = libcmocka-dev clang python3 bc golang-go golang-github-hashicorp-hcl-v2-dev \
-	     nftables iproute2 python3-pytest socat curl netcat-openbsd iputils-ping
+	     nftables iproute2 python3-pytest socat curl netcat-openbsd iputils-ping \
+	     qemu-system-x86 kmod cpio
 DEPS = $(DEPS_BUILD) $(DEPS_TEST)
 
 BUILD = build
