@@ -794,6 +794,40 @@ static void check_route(struct vctx *v, const struct cfg_route *r)
 			  "interface", r->o.name);
 }
 
+/* What only a mark rule can get wrong: a mark outside its mask, and
+ * matches on where a packet goes, which is decided after the mark. */
+static void check_mark_rule(struct vctx *v, const struct cfg_mark_rule *m)
+{
+	const struct cfg_str *late[] = { &m->out_interface, &m->dst_zone };
+	const char *late_attr[] = { "out_interface", "dst_zone" };
+	uint32_t mark = 0, mask = 0xffffffff;
+	bool ok;
+
+	check_mark(v, &m->mark, "mark");
+	check_mark(v, &m->mask, "mask");
+	/* mark is required; values that do not parse are reported above */
+	ok = m->mark.v && mark_parse(m->mark.v, &mark) &&
+	     (!m->mask.v || mark_parse(m->mask.v, &mask));
+	if (ok && !mask)
+		cfg_error(v->c, &m->mask.pos, "mark_rule \"%s\": mask 0 leaves "
+			  "no bit to set", m->o.name);
+	else if (ok && (mark & ~mask))
+		cfg_error(v->c, &m->mark.pos, "mark_rule \"%s\": mark %s does "
+			  "not fit in mask 0x%x (bits 0x%x are outside it)",
+			  m->o.name, m->mark.v, mask, mark & ~mask);
+	for (size_t i = 0; i < ARRAY_SIZE(late); i++)
+		if (late[i]->v)
+			cfg_error(v->c, &late[i]->pos, "mark_rule \"%s\": %s: "
+				  "marks are set before routing (to steer it), "
+				  "when the output interface is not known yet",
+				  m->o.name, late_attr[i]);
+	if (m->in_interface.v && m->src_zone.v &&
+	    !strcmp(m->src_zone.v, "self"))
+		cfg_error(v->c, &m->in_interface.pos, "mark_rule \"%s\": "
+			  "in_interface with src_zone \"self\": the gateway's "
+			  "own packets have no input interface", m->o.name);
+}
+
 static void check_routing(struct vctx *v)
 {
 	struct moat_config *cfg = v->c->cfg;
@@ -832,8 +866,7 @@ static void check_routing(struct vctx *v)
 				  "not both");
 	}
 	CFG_EACH(struct cfg_mark_rule, m, cfg->mark_rules) {
-		check_mark(v, &m->mark, "mark");
-		check_mark(v, &m->mask, "mask");
+		check_mark_rule(v, m);
 		check_proto(v, &m->proto, "proto");
 		check_ports_proto(v, &m->proto, &m->src_port, "src_port");
 		check_ports_proto(v, &m->proto, &m->dst_port, "dst_port");

@@ -11,7 +11,8 @@
  *   rules run in order and which ends in the policy's action; when no rule
  *   decides and the policy has no action, the base chain's policy does.
  *   Pairs that several policies match (wildcards) go to a pair chain that
- *   jumps to each, most specific first.
+ *   jumps to each, most specific first. Mark rules, when there are any,
+ *   are mark_prerouting and mark_output (see rule.c).
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -343,9 +344,8 @@ out:
 	return target;
 }
 
-/* Match text for a member as the source (from) or destination (to). */
-static bool member_match(struct fwc *c, struct buf *b,
-			 const struct fw_member *m, bool from)
+bool fw_member_match(struct fwc *c, struct buf *b, const struct fw_member *m,
+		     bool from)
 {
 	if (m->ifname) {
 		buf_adds(b, from ? "iifname " : "oifname ");
@@ -360,16 +360,6 @@ static bool member_match(struct fwc *c, struct buf *b,
 	return true;
 }
 
-/* How a member is dispatched. Verdict map keys must not overlap, so a
- * member narrowed by address, or one whose name a wildcard of another
- * zone also matches ("eth1" and "eth*"), is matched by rules before the
- * map: the narrowest first, so that the most specific zone wins. */
-enum member_kind {
-	MEMBER_MAP,		/* an interface no other member overlaps */
-	MEMBER_NARROWED,	/* addresses, or no interface */
-	MEMBER_SHADOWED,	/* a broader wildcard elsewhere matches it too */
-};
-
 /* Whether wildcard w ("eth*") matches every name pattern p matches, and
  * more. */
 static bool broader(const char *w, const char *p)
@@ -381,20 +371,27 @@ static bool broader(const char *w, const char *p)
 	return p[pn - 1] != '*' || pn > wn;
 }
 
-static enum member_kind member_kind(const struct fwc *c,
-				    const struct fw_member *m)
+static enum fw_member_kind member_kind(const struct fwc *c,
+				       const struct fw_member *m)
 {
 	if (!m->ifname || m->src || m->dst)
-		return MEMBER_NARROWED;
+		return FW_MEMBER_NARROWED;
 	for (size_t i = 0; i < c->nzones; i++)
 		for (size_t k = 0; k < c->zones[i].nm; k++) {
 			const struct fw_member *o = &c->zones[i].m[k];
 
 			if (o->ifname && !o->src && !o->dst &&
 			    broader(o->ifname, m->ifname))
-				return MEMBER_SHADOWED;
+				return FW_MEMBER_SHADOWED;
 		}
-	return MEMBER_MAP;
+	return FW_MEMBER_MAP;
+}
+
+void fw_members_classify(struct fwc *c)
+{
+	for (size_t z = 0; z < c->nzones; z++)
+		for (size_t i = 0; i < c->zones[z].nm; i++)
+			c->zones[z].m[i].kind = member_kind(c, &c->zones[z].m[i]);
 }
 
 struct vmap {
@@ -435,9 +432,9 @@ static void vmap_free(struct vmap *v)
 }
 
 /* Emits the dispatch of one pair for the members of kind pass: map
- * elements for MEMBER_MAP, rules in base for the others. */
+ * elements for FW_MEMBER_MAP, rules in base for the others. */
 static void dispatch_pair(struct fwc *c, size_t f, size_t t,
-			  const char *target, enum member_kind pass,
+			  const char *target, enum fw_member_kind pass,
 			  struct vmap *map, struct fw_chain *base)
 {
 	const struct fw_zone *zf = f == FW_SELF ? NULL : &c->zones[f];
@@ -449,24 +446,24 @@ static void dispatch_pair(struct fwc *c, size_t f, size_t t,
 			const struct fw_member *mf = zf ? &zf->m[i] : NULL;
 			const struct fw_member *mt = zt ? &zt->m[k] : NULL;
 			const struct pos *at = mf ? &mf->pos : &mt->pos;
-			enum member_kind kf = mf ? mf->kind : MEMBER_MAP;
-			enum member_kind kt = mt ? mt->kind : MEMBER_MAP;
-			enum member_kind kind = kf > kt ? kf : kt;
+			enum fw_member_kind kf = mf ? mf->kind : FW_MEMBER_MAP;
+			enum fw_member_kind kt = mt ? mt->kind : FW_MEMBER_MAP;
+			enum fw_member_kind kind = kf > kt ? kf : kt;
 			struct buf b = BUF_INIT;
 			char *what;
 
-			if (kf == MEMBER_NARROWED || kt == MEMBER_NARROWED)
-				kind = MEMBER_NARROWED;
+			if (kf == FW_MEMBER_NARROWED || kt == FW_MEMBER_NARROWED)
+				kind = FW_MEMBER_NARROWED;
 			if (kind != pass)
 				continue;
-			if (kind == MEMBER_MAP) {
+			if (kind == FW_MEMBER_MAP) {
 				vmap_add(c, map, mf ? mf->ifname : mt->ifname,
 					 mf && mt ? mt->ifname : NULL, at,
 					 target);
 				continue;
 			}
-			if ((mf && !member_match(c, &b, mf, true)) ||
-			    (mt && !member_match(c, &b, mt, false))) {
+			if ((mf && !fw_member_match(c, &b, mf, true)) ||
+			    (mt && !fw_member_match(c, &b, mt, false))) {
 				buf_free(&b);
 				continue;
 			}
@@ -483,7 +480,7 @@ static void dispatch_pair(struct fwc *c, size_t f, size_t t,
  * a member that no policy of its zone covers must not fall through to the
  * map and a broader zone's policy. `return` in a base chain applies the
  * chain's policy. */
-static void catch_members(struct fwc *c, enum member_kind kind,
+static void catch_members(struct fwc *c, enum fw_member_kind kind,
 			  struct fw_chain *input, struct fw_chain *forward,
 			  struct fw_chain *output)
 {
@@ -494,8 +491,8 @@ static void catch_members(struct fwc *c, enum member_kind kind,
 			char *what;
 
 			if (m->kind != (int)kind ||
-			    !member_match(c, &from, m, true) ||
-			    !member_match(c, &to, m, false) ||
+			    !fw_member_match(c, &from, m, true) ||
+			    !fw_member_match(c, &to, m, false) ||
 			    (!from.len && !to.len))
 				goto next;
 			what = xasprintf("zone %s: no policy", c->zones[z].name);
@@ -534,13 +531,10 @@ static void dispatch(struct fwc *c, struct fw_chain *input,
 	struct vmap vin = { 0 }, vfwd = { 0 }, vout = { 0 };
 	size_t nz = c->nzones + 1, self = c->nzones;
 	const char **target = xcalloc(nz * nz, sizeof(*target));
-	static const enum member_kind passes[] = {
-		MEMBER_NARROWED, MEMBER_SHADOWED, MEMBER_MAP,
+	static const enum fw_member_kind passes[] = {
+		FW_MEMBER_NARROWED, FW_MEMBER_SHADOWED, FW_MEMBER_MAP,
 	};
 
-	for (size_t z = 0; z < c->nzones; z++)
-		for (size_t i = 0; i < c->zones[z].nm; i++)
-			c->zones[z].m[i].kind = member_kind(c, &c->zones[z].m[i]);
 	/* index nzones stands for the gateway itself */
 	for (size_t f = 0; f < nz; f++)
 		for (size_t t = 0; t < nz; t++)
@@ -550,7 +544,7 @@ static void dispatch(struct fwc *c, struct fw_chain *input,
 					t == self ? FW_SELF : t);
 	/* the narrowest members first, each kind followed by its catches */
 	for (size_t p = 0; p < ARRAY_SIZE(passes); p++) {
-		enum member_kind pass = passes[p];
+		enum fw_member_kind pass = passes[p];
 
 		for (size_t f = 0; f < nz; f++)
 			for (size_t t = 0; t < nz; t++) {
@@ -566,7 +560,7 @@ static void dispatch(struct fwc *c, struct fw_chain *input,
 						      t == self ? FW_SELF : t,
 						      tg, pass, v, base);
 			}
-		if (pass != MEMBER_MAP)
+		if (pass != FW_MEMBER_MAP)
 			catch_members(c, pass, input, forward, output);
 	}
 	free(target);
@@ -603,7 +597,7 @@ static void base_chains(struct fwc *c)
 	struct fw_chain *in, *fwd;
 
 	for (size_t i = 0; i < ARRAY_SIZE(base_names); i++)
-		fw_chain_get(c, base_names[i]);
+		fw_chain_get(c, base_names[i])->head = base_heads[i];
 	in = fw_chain_get(c, "input");
 	fwd = fw_chain_get(c, "forward");
 	if (c->cfg->mss_clamping.v)
@@ -679,8 +673,8 @@ static void assemble(struct fwc *c, struct fw_plan *plan)
 		if (first++ || c->set_lines)
 			origin_push(plan, &cap, NULL);	/* the blank line */
 		origin_push(plan, &cap, NULL);
-		if (i < ARRAY_SIZE(base_heads)) {
-			buf_printf(&body, "\t\t%s\n", base_heads[i]);
+		if (ch->head) {
+			buf_printf(&body, "\t\t%s\n", ch->head);
 			origin_push(plan, &cap, NULL);
 		}
 		if (ch->body.p)
@@ -742,6 +736,8 @@ struct fw_plan *fw_compile(const struct moat_config *cfg,
 	fw_zones_build(&c);
 	name_policies(&c);
 	base_chains(&c);
+	fw_members_classify(&c);
+	fw_marks(&c);
 	in = fw_chain_get(&c, "input");
 	fwd = fw_chain_get(&c, "forward");
 	out = fw_chain_get(&c, "output");

@@ -17,7 +17,17 @@ struct fw_member {
 	const char *src;	/* hosts of the zone (saddr from, daddr to) */
 	const char *dst;	/* only as a source zone: where they may go */
 	struct pos pos;
-	int kind;		/* compile.c's enum member_kind, set once */
+	int kind;		/* enum fw_member_kind, set once */
+};
+
+/* How a member is dispatched. Verdict map keys must not overlap, so a
+ * member narrowed by address, or one whose name a wildcard of another
+ * zone also matches ("eth1" and "eth*"), is matched by rules before the
+ * map: the narrowest first, so that the most specific zone wins. */
+enum fw_member_kind {
+	FW_MEMBER_MAP,		/* an interface no other member overlaps */
+	FW_MEMBER_NARROWED,	/* addresses, or no interface */
+	FW_MEMBER_SHADOWED,	/* a broader wildcard elsewhere matches it too */
 };
 
 struct fw_zone {
@@ -32,6 +42,7 @@ struct fw_zone {
 /* A chain of the table being built. */
 struct fw_chain {
 	char *name;
+	const char *head;	/* a base chain's "type ... hook ...;" */
 	struct buf body;	/* its lines, already indented */
 	struct fw_origin *orig;	/* one per line of body */
 	size_t nlines;
@@ -78,6 +89,13 @@ void fw_chain_add(struct fwc *c, struct fw_chain *ch, const struct pos *at,
 void fw_sets_add(struct fwc *c, const struct pos *at, const char *what,
 		 const char *fmt, ...) MOAT_PRINTF(4, 5);
 
+/* Sets the kind of every zone member. */
+void fw_members_classify(struct fwc *c);
+/* Appends the match of member m as the source (from) or destination of a
+ * packet: "iifname "eth1" ip saddr 10.0.0.0/24 ". */
+bool fw_member_match(struct fwc *c, struct buf *b, const struct fw_member *m,
+		     bool from);
+
 /* zones.c */
 void fw_zones_build(struct fwc *c);
 void fw_zones_free(struct fwc *c);
@@ -89,6 +107,8 @@ bool fw_zone_matches(const char *pattern, const struct fw_zone *z);
 bool fw_zone_is_any(const char *pattern);
 /* A chain-name-safe form of a zone pattern; the caller frees. */
 char *fw_zone_id(const char *pattern);
+/* An interface name in nft's form: Flywall's wildcard "wg+" is "wg*". */
+const char *fw_ifname(struct fwc *c, const char *name);
 
 /* rule.c: text pieces. */
 /* Appends `"name"` with quotes for nft, or fails on characters nft cannot
@@ -120,6 +140,8 @@ void fw_proto_ports(struct buf *b, const char *proto,
 		    const struct cfg_ports *dport, const struct cfg_ports *dport2);
 /* Appends a ports value: "80", "8000-8100" or "{ 80, 443 }". */
 void fw_ports(struct buf *b, const struct cfg_port_range *v, size_t n);
+/* The mark rules into chains mark_prerouting and mark_output. */
+void fw_marks(struct fwc *c);
 /* The policy's rules into chain ch. */
 void fw_rules(struct fwc *c, struct fw_chain *ch, const struct cfg_policy *p,
 	      const char *pname);

@@ -1,7 +1,7 @@
-/* Policy rules and the pieces of nft syntax every part of the compiler
- * writes: quoted names, comments, addresses, protocols and ports. The
- * config has been validated; what only nft would refuse is checked here,
- * with the config location. */
+/* Policy rules, mark rules, and the pieces of nft syntax every part of
+ * the compiler writes: quoted names, comments, addresses, protocols and
+ * ports. The config has been validated; what only nft would refuse is
+ * checked here, with the config location. */
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
@@ -448,5 +448,384 @@ void fw_rules(struct fwc *c, struct fw_chain *ch, const struct cfg_policy *p,
 		buf_free(&pp);
 		buf_free(&m);
 		buf_free(&tail);
+	}
+}
+
+/* --- mark rules ---------------------------------------------------------- */
+
+/* The hooks a mark rule can match in. Locally generated packets have no
+ * input interface, no source zone and no source MAC; the gateway's own
+ * packets (src_zone "self") are seen only in output. */
+enum { MARK_PRE = 1, MARK_OUT = 2 };
+
+static bool set_is(const struct fwc *c, const struct cfg_str *ref,
+		   const char *type)
+{
+	const struct cfg_ipset *s = ref->v ? fw_ipset_find(c, ref->v) : NULL;
+
+	return s && !strcmp(s->type.v ? s->type.v : "ipv4_addr", type);
+}
+
+static unsigned mark_hooks(const struct fwc *c, const struct cfg_mark_rule *r)
+{
+	bool self = r->src_zone.v && !strcmp(r->src_zone.v, "self");
+
+	if (self)
+		return MARK_OUT;
+	if (r->in_interface.v || r->src_zone.v ||
+	    set_is(c, &r->ipset, "ether_addr"))
+		return MARK_PRE;
+	return MARK_PRE | MARK_OUT;
+}
+
+/* The address family a mark rule's addresses, set and protocol fix ("ip",
+ * "ip6"; NULL: none), or false when they contradict each other. */
+static bool mark_family(struct fwc *c, const struct cfg_mark_rule *r,
+			const char **fam)
+{
+	const char *f[4] = {
+		r->src_ip.v ? fw_addr_family(r->src_ip.v) : NULL,
+		r->dst_ip.v ? fw_addr_family(r->dst_ip.v) : NULL,
+		set_is(c, &r->ipset, "ipv4_addr") ? "ip" :
+		set_is(c, &r->ipset, "ipv6_addr") ? "ip6" : NULL,
+		!r->proto.v ? NULL : !strcasecmp(r->proto.v, "icmp") ? "ip" :
+		!strcasecmp(r->proto.v, "icmpv6") ? "ip6" : NULL,
+	};
+
+	const struct pos *at[4] = {
+		&r->src_ip.pos, &r->dst_ip.pos, &r->ipset.pos, &r->proto.pos,
+	};
+
+	*fam = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(f); i++) {
+		if (f[i] && *fam && strcmp(f[i], *fam)) {
+			fwc_error(c, at[i], "mark_rule \"%s\": its src_ip, "
+				  "dst_ip, ipset and proto mix IPv4 and IPv6; "
+				  "no packet can match", r->o.name);
+			return false;
+		}
+		if (f[i])
+			*fam = f[i];
+	}
+	return true;
+}
+
+/* The matches of a mark rule but its src_zone. */
+static bool mark_match(struct fwc *c, struct buf *b,
+		       const struct cfg_mark_rule *r)
+{
+	if (r->in_interface.v) {
+		buf_adds(b, "iifname ");
+		if (!fw_quote(c, b, fw_ifname(c, r->in_interface.v),
+			      &r->in_interface.pos, "in_interface"))
+			return false;
+		buf_addc(b, ' ');
+	}
+	if (r->src_ip.v)
+		fw_addr_match(b, r->src_ip.v, "saddr", false);
+	if (r->dst_ip.v)
+		fw_addr_match(b, r->dst_ip.v, "daddr", false);
+	/* an address set is where the packet goes (a destination); a MAC
+	 * set is which device sent it */
+	if (r->ipset.v && !set_match(c, b, &r->ipset,
+				     set_is(c, &r->ipset, "ether_addr") ?
+				     "saddr" : "daddr", false))
+		return false;
+	fw_proto_ports(b, r->proto.v, &r->src_port, NULL, &r->dst_port,
+		       &r->dst_ports);
+	if (r->conn_state.n) {
+		struct buf s = BUF_INIT;
+
+		for (size_t i = 0; i < r->conn_state.n; i++)
+			buf_printf(&s, "%s%s", i ? "," : "",
+				   r->conn_state.v[i]);
+		ct_state(b, s.p);
+		buf_free(&s);
+	}
+	return true;
+}
+
+/* "meta mark set 0x40", with the mask "meta mark set meta mark and
+ * 0xffff00ff or 0x4000": the bits outside the mask are kept. */
+static void mark_action(struct buf *b, const struct cfg_mark_rule *r)
+{
+	uint32_t mark = 0, mask = 0xffffffff;
+
+	mark_parse(r->mark.v, &mark);	/* validated */
+	if (r->mask.v)
+		mark_parse(r->mask.v, &mask);
+	if (mask == 0xffffffff)
+		buf_printf(b, "meta mark set 0x%x", mark);
+	else
+		buf_printf(b, "meta mark set meta mark and 0x%x or 0x%x",
+			   ~mask, mark);
+	if (r->save_mark.v)
+		buf_adds(b, " ct mark set meta mark");
+}
+
+/* Whether interface patterns a and b (nft form; NULL: any) can both name
+ * one interface. */
+static bool ifname_overlap(const char *a, const char *b)
+{
+	size_t na, nb;
+	bool wa, wb;
+
+	if (!a || !b)
+		return true;
+	na = strlen(a);
+	nb = strlen(b);
+	wa = na && a[na - 1] == '*';
+	wb = nb && b[nb - 1] == '*';
+	if (!wa && !wb)
+		return !strcmp(a, b);
+	/* the fixed part of the shorter wildcard must agree */
+	if (wa && (!wb || na < nb))
+		return !strncmp(a, b, na - 1);
+	return !strncmp(a, b, nb - 1);
+}
+
+/* A member in the order dispatch tries them: narrowed ones first, then
+ * those a broader wildcard shadows, then the rest; by zone, then by
+ * member. The first member a packet matches is its zone. */
+struct mark_member {
+	const struct fw_member *m;
+	const struct fw_zone *z;
+	int rank;
+	size_t seq;
+	bool own;		/* of the rule's src_zone */
+};
+
+static int mark_member_cmp(const void *pa, const void *pb)
+{
+	const struct mark_member *a = pa, *b = pb;
+
+	if (a->rank != b->rank)
+		return a->rank - b->rank;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int member_rank(const struct fw_member *m)
+{
+	return m->kind == FW_MEMBER_NARROWED ? 0 :
+	       m->kind == FW_MEMBER_SHADOWED ? 1 : 2;
+}
+
+/* The family of a member's addresses ("ip", "ip6"), NULL when it has
+ * none. */
+static const char *member_family(const struct fw_member *m)
+{
+	return m->src ? fw_addr_family(m->src) :
+	       m->dst ? fw_addr_family(m->dst) : NULL;
+}
+
+/* The members that decide whether a packet comes from src_zone: the
+ * zone's own, and before them (in dispatch order) those of other zones
+ * that can match the same packets, since the first match wins. The
+ * caller frees. */
+static struct mark_member *zone_members(const struct fwc *c,
+					const struct cfg_mark_rule *r,
+					const char *in, const char *fam,
+					size_t *n)
+{
+	struct mark_member *v = NULL;
+	size_t nv = 0, seq = 0, keep = 0, last_own = 0;
+
+	for (size_t z = 0; z < c->nzones; z++)
+		for (size_t i = 0; i < c->zones[z].nm; i++) {
+			const struct fw_member *m = &c->zones[z].m[i];
+			const char *mf = member_family(m);
+
+			seq++;
+			if (!ifname_overlap(m->ifname, in) ||
+			    (fam && mf && strcmp(fam, mf)))
+				continue;
+			v = xrealloc(v, (nv + 1) * sizeof(*v));
+			v[nv++] = (struct mark_member){
+				.m = m, .z = &c->zones[z],
+				.rank = member_rank(m), .seq = seq,
+				.own = fw_zone_matches(r->src_zone.v,
+						       &c->zones[z]),
+			};
+		}
+	if (nv)
+		qsort(v, nv, sizeof(*v), mark_member_cmp);
+	/* another zone's member matters only before one of ours that it
+	 * overlaps */
+	for (size_t i = 0; i < nv; i++) {
+		bool needed = v[i].own;
+
+		for (size_t k = i + 1; !needed && k < nv; k++)
+			needed = v[k].own &&
+				 ifname_overlap(v[i].m->ifname, v[k].m->ifname);
+		if (needed)
+			v[keep++] = v[i];
+		if (needed && v[i].own)
+			last_own = keep;
+	}
+	*n = last_own;
+	return v;
+}
+
+/* A chain of its own for a rule (mark_rule_NAME), named apart from every
+ * chain made so far. */
+static struct fw_chain *mark_chain(struct fwc *c, const char *rule)
+{
+	char *id = fw_zone_id(rule);
+	char *name = xasprintf("mark_rule_%s", id);
+	struct fw_chain *ch;
+
+	for (int k = 2;; k++) {
+		bool used = false;
+
+		for (size_t i = 0; i < c->nchains; i++)
+			used |= !strcmp(c->chains[i]->name, name);
+		if (!used)
+			break;
+		free(name);
+		name = xasprintf("mark_rule_%s_%d", id, k);
+	}
+	ch = fw_chain_get(c, name);
+	free(name);
+	free(id);
+	return ch;
+}
+
+/* The lines of a rule with a src_zone. A packet is from the zone when the
+ * first member it matches (in dispatch order) is one of the zone's. When
+ * no other zone's member comes first, each of the zone's members is a
+ * line of its own; otherwise the rule jumps to a chain where the other
+ * zones' members return before the zone's members mark. */
+static void mark_zone_lines(struct fwc *c, struct fw_chain *pre,
+			    const struct cfg_mark_rule *r, const char *what,
+			    const char *fam, const char *match,
+			    const char *action)
+{
+	const char *in = r->in_interface.v ? fw_ifname(c, r->in_interface.v) :
+			 NULL;
+	size_t n, nown = 0;
+	struct mark_member *v = zone_members(c, r, in, fam, &n);
+	struct fw_chain *ch = pre;
+
+	for (size_t i = 0; i < n; i++)
+		nown += v[i].own;
+	if (!nown)
+		fwc_warn(c, &r->src_zone.pos, "mark_rule \"%s\": no interface "
+			 "or address of zone \"%s\" can match%s; the rule marks "
+			 "nothing", r->o.name, r->src_zone.v,
+			 in ? " with this in_interface" :
+			 !fam ? "" : strcmp(fam, "ip") ? " IPv6 packets" :
+			 " IPv4 packets");
+	if (nown < n) {
+		ch = mark_chain(c, r->o.name);
+		fw_chain_add(c, pre, &r->o.pos, what, "%sjump %s", match,
+			     ch->name);
+		match = "";
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct fw_member m = *v[i].m;
+		struct buf b = BUF_INIT;
+
+		char *w;
+
+		if (in && m.ifname && !strcmp(m.ifname, in))
+			m.ifname = NULL;	/* in the rule's match already */
+		if (!fw_member_match(c, &b, &m, true)) {
+			buf_free(&b);
+			continue;
+		}
+		if (v[i].own) {
+			fw_chain_add(c, ch, &r->o.pos, what, "%s%s%s", b.p ?
+				     b.p : "", match, action);
+		} else {
+			w = xasprintf("%s: zone %s first", what, v[i].z->name);
+			fw_chain_add(c, ch, &r->o.pos, w, "%sreturn", b.p ?
+				     b.p : "");
+			free(w);
+		}
+		buf_free(&b);
+	}
+	free(v);
+}
+
+static bool mark_enabled(const struct cfg_mark_rule *r)
+{
+	return !r->enabled.set || r->enabled.v;
+}
+
+/* Restoring the connection's mark comes before every rule: packets of a
+ * connection a rule marked (and saved) get its mark back, even those the
+ * rule's own match no longer sees (conn_state = ["new"]). */
+static const struct cfg_mark_rule *mark_restorer(const struct fwc *c)
+{
+	CFG_EACH(const struct cfg_mark_rule, r, c->cfg->mark_rules)
+		if (mark_enabled(r) && r->restore_mark.v)
+			return r;
+	return NULL;
+}
+
+void fw_marks(struct fwc *c)
+{
+	const struct cfg_mark_rule *rs = mark_restorer(c);
+	struct fw_chain *pre = NULL, *out = NULL;
+	unsigned hooks = rs ? MARK_PRE | MARK_OUT : 0;
+
+	CFG_EACH(const struct cfg_mark_rule, r, c->cfg->mark_rules)
+		if (mark_enabled(r))
+			hooks |= mark_hooks(c, r);
+	/* routing comes after both hooks, so the marks steer it; a route
+	 * chain makes the kernel route again a packet whose mark changed */
+	if (hooks & MARK_PRE) {
+		pre = fw_chain_get(c, "mark_prerouting");
+		pre->head = "type filter hook prerouting priority mangle; "
+			    "policy accept;";
+	}
+	if (hooks & MARK_OUT) {
+		out = fw_chain_get(c, "mark_output");
+		out->head = "type route hook output priority mangle; "
+			    "policy accept;";
+	}
+	if (rs) {
+		char *rwhat = xasprintf("mark_rule %s: restore_mark",
+					rs->o.name);
+
+		fw_chain_add(c, pre, &rs->restore_mark.pos, rwhat,
+			     "ct mark != 0 meta mark set ct mark");
+		fw_chain_add(c, out, &rs->restore_mark.pos, rwhat,
+			     "ct mark != 0 meta mark set ct mark");
+		free(rwhat);
+	}
+	CFG_EACH(const struct cfg_mark_rule, r, c->cfg->mark_rules) {
+		struct buf m = BUF_INIT, act = BUF_INIT;
+		unsigned where = mark_hooks(c, r);
+		const char *fam;
+		char *what;
+
+		if (!mark_enabled(r) || !mark_family(c, r, &fam) ||
+		    !mark_match(c, &m, r))
+			goto next;
+		if ((where & MARK_OUT) && set_is(c, &r->ipset, "ether_addr")) {
+			fwc_error(c, &r->ipset.pos, "mark_rule \"%s\": ipset "
+				  "\"%s\" holds MAC addresses, which the "
+				  "gateway's own packets do not have",
+				  r->o.name, r->ipset.v);
+			goto next;
+		}
+		mark_action(&act, r);
+		what = r->comment.v ? xasprintf("mark_rule %s: %s", r->o.name,
+						r->comment.v) :
+		       xasprintf("mark_rule %s", r->o.name);
+		if (r->src_zone.v && (where & MARK_PRE))
+			mark_zone_lines(c, pre, r, what, fam, m.p ? m.p : "",
+					act.p);
+		else if (where & MARK_PRE)
+			fw_chain_add(c, pre, &r->o.pos, what, "%s%s",
+				     m.p ? m.p : "", act.p);
+		if (where & MARK_OUT)
+			fw_chain_add(c, out, &r->o.pos, what, "%s%s",
+				     m.p ? m.p : "", act.p);
+		free(what);
+next:
+		buf_free(&m);
+		buf_free(&act);
 	}
 }

@@ -27,7 +27,7 @@ static struct fw_zone *zone_get(struct fwc *c, const char *name,
 }
 
 /* Flywall (and iptables) write a wildcard as "wg+"; nft as "wg*". */
-static const char *nft_ifname(struct fwc *c, const char *name)
+const char *fw_ifname(struct fwc *c, const char *name)
 {
 	size_t n;
 	char *s;
@@ -58,7 +58,7 @@ static void member_add(struct fwc *c, struct fw_zone *z, const char *ifname,
 	}
 	xgrow((void **)&z->m, &z->cap, z->nm + 1, sizeof(*z->m));
 	m = &z->m[z->nm++];
-	m->ifname = nft_ifname(c, ifname);
+	m->ifname = fw_ifname(c, ifname);
 	m->src = src;
 	m->dst = dst;
 	m->pos = *at;

@@ -156,6 +156,22 @@ policy "lan" "wan" {
   }
 }
 """,
+    # tcp to port 8080 marked 0x40, what `policy_route { mark = "0x40" }`
+    # would steer; the lan may reach the dmz (the mark's second path)
+    "marks": """
+policy "lan" "wan" {
+  masquerade = true
+  action     = "accept"
+}
+policy "lan" "dmz" {
+  action = "accept"
+}
+mark_rule "web8080" {
+  proto    = "tcp"
+  dst_port = 8080
+  mark     = "0x40"
+}
+""",
     # one counted rule, to see whether a reload happened
     "counted": """
 policy "lan" "wan" {
@@ -426,6 +442,71 @@ def test_management_only_where_granted(gw):
     inp = [o["chain"] for o in json.loads(gw.table_text())["nftables"]
            if "chain" in o and o["chain"]["name"] == "input"]
     assert inp[0]["policy"] == "drop"
+
+
+# Counts, in a table of the test's own at a later priority than moat's
+# chains, what leaves the gateway for the wan host: by source (the lan
+# host, forwarded; the gateway itself) and by mark. Postrouting at
+# priority 10 runs before the masquerade (srcnat, 100).
+MARK_PROBE = """
+table inet probe {
+	chain post {
+		type filter hook postrouting priority 10; policy accept;
+		ip saddr 192.168.50.2 tcp dport 8080 meta mark 0x40 counter comment "lan 8080 marked"
+		ip saddr 203.0.113.1 tcp dport 8080 meta mark 0x40 counter comment "gw 8080 marked"
+		tcp dport 9000 meta mark 0x40 counter comment "9000 marked"
+		tcp dport 9000 meta mark 0 counter comment "9000 unmarked"
+	}
+}
+"""
+
+# In the dmz server: packets for the wan host that routing by mark sent
+# there instead, by source.
+STEERED_PROBE = """
+table inet probe {
+	chain pre {
+		type filter hook prerouting priority 0; policy accept;
+		ip saddr 192.168.50.2 ip daddr 203.0.113.2 tcp dport 8080 counter comment "lan steered"
+		ip saddr 203.0.113.1 ip daddr 203.0.113.2 tcp dport 8080 counter comment "gw steered"
+	}
+}
+"""
+
+
+def counters(ns):
+    """Packets counted by the rules of table inet probe, by comment."""
+    objs = ns.nft_json("table", "inet", "probe")["nftables"]
+    return {o["rule"]["comment"]: expr_has(o["rule"], "counter")["packets"]
+            for o in objs if "rule" in o}
+
+
+def test_marks_steer_policy_routing(gw):
+    """mark_rule marks in prerouting (forwarded) and output (the gateway's
+    own) before routing; only the matching port; and a fwmark rule then
+    routes marked packets elsewhere: here through the dmz server, as if
+    it were a second uplink."""
+    gw.apply(gw.config("marks"))
+    gw.ns.run("nft", "-f", "-", input=MARK_PROBE)
+    for port in (8080, 9000):
+        peer_echo(gw.t.wan, port)
+    assert ask_peer(gw.t.lan, WAN_HOST, 8080) == WAN_GW
+    assert ask_peer(gw.t.lan, WAN_HOST, 9000) == WAN_GW
+    assert ask_peer(gw.ns, WAN_HOST, 8080) == WAN_GW
+    n = counters(gw.ns)
+    assert n["lan 8080 marked"] > 0 and n["gw 8080 marked"] > 0, n
+    assert n["9000 marked"] == 0 and n["9000 unmarked"] > 0, n
+
+    # policy routing by the mark (what policy_route installs): to the wan
+    # host through the dmz server
+    gw.ns.run("ip", "route", "add", WAN_HOST, "via", DMZ_HOST, "dev",
+              "eth2", "table", "200")
+    gw.ns.run("ip", "rule", "add", "fwmark", "0x40", "table", "200")
+    gw.t.dmz.run("nft", "-f", "-", input=STEERED_PROBE)
+    assert tcp(gw.t.lan, WAN_HOST, 8080) == "timeout"
+    assert tcp(gw.ns, WAN_HOST, 8080) == "timeout"
+    assert tcp(gw.t.lan, WAN_HOST, 9000) == "open"
+    n = counters(gw.t.dmz)
+    assert n["lan steered"] > 0 and n["gw steered"] > 0, n
 
 
 def set_add(gw, name, addr):

@@ -250,6 +250,14 @@ static const struct err_case errs[] = {
 	{ "interface \"e\\\"x\" {\n  zone = \"lan\"\n}\n"
 	  "policy \"lan\" \"lan\" {\n  action = \"accept\"\n}\n", 2, 10,
 	  "nftables cannot carry" },
+	{ IFACES "ipset \"m\" {\n  type = \"ether_addr\"\n"
+	  "  entries = [\"00:11:22:33:44:55\"]\n}\nmark_rule \"r\" {\n"
+	  "  src_zone = \"self\"\n  ipset = \"m\"\n  mark = \"1\"\n}\n", 13, 11,
+	  "mark_rule \"r\": ipset \"m\" holds MAC addresses, which the "
+	  "gateway's own packets do not have" },
+	{ IFACES "mark_rule \"r\" {\n  src_ip = \"10.0.0.1\"\n"
+	  "  dst_ip = \"2001:db8::1\"\n  mark = \"1\"\n}\n", 9, 12,
+	  "mix IPv4 and IPv6; no packet can match" },
 };
 
 static void test_errors(void **state)
@@ -282,6 +290,143 @@ static void test_errors(void **state)
 				 errs[i].msg, errs[i].line, errs[i].col);
 		}
 		cfg_free(cfg);
+		diag_list_free(&dl);
+	}
+}
+
+/* --- marks --------------------------------------------------------------- */
+
+static int count_lines(const struct fw_plan *p, const char *line)
+{
+	const char *s = p->script;
+	size_t n = strlen(line);
+	int k = 0;
+
+	while ((s = strstr(s, line))) {
+		k += s[-1] == '\t' && (s[n] == '\n' || s[n] == '\0');
+		s += n;
+	}
+	return k;
+}
+
+static const char marks_cfg[] =
+	IFACES
+	"mark_rule \"sip\" {\n"			/* 7 */
+	"  proto = \"udp\"\n"
+	"  dst_port = 5060\n"
+	"  mark = \"0x40\"\n"			/* 10 */
+	"}\n"
+	"mark_rule \"wan2\" {\n"
+	"  in_interface = \"eth0\"\n"
+	"  mark = \"0x2\"\n"
+	"  mask = \"0xff\"\n"			/* 15 */
+	"  save_mark = true\n"
+	"  restore_mark = true\n"
+	"}\n"
+	"mark_rule \"lan\" {\n"
+	"  src_zone = \"lan\"\n"			/* 20 */
+	"  mark = \"0x4\"\n"
+	"}\n"
+	"mark_rule \"off\" {\n"
+	"  enabled = false\n"
+	"  mark = \"0x9\"\n"			/* 25 */
+	"}\n";
+
+/* The two chains, which rules each holds, and their config lines. */
+static void test_marks(void **state)
+{
+	struct diag_list dl = { 0 };
+	struct fw_plan *p = compile(marks_cfg, &dl);
+	const struct fw_origin *o;
+
+	(void)state;
+	assert_non_null(p);
+	assert_true(has_line(p, "type filter hook prerouting priority mangle; "
+			     "policy accept;"));
+	assert_true(has_line(p, "type route hook output priority mangle; "
+			     "policy accept;"));
+	/* restored once per chain, before every rule */
+	assert_int_equal(count_lines(p, "ct mark != 0 meta mark set ct mark "
+				     "comment \"mark_rule wan2: restore_mark\""),
+			 2);
+	assert_true(line_of(p, "ct mark != 0") < line_of(p, "udp dport 5060"));
+	/* the whole mark, or the mask's bits only, then saved */
+	assert_int_equal(count_lines(p, "udp dport 5060 meta mark set 0x40 "
+				     "comment \"mark_rule sip\""), 2);
+	assert_int_equal(count_lines(p, "iifname \"eth0\" meta mark set meta "
+				     "mark and 0xffffff00 or 0x2 ct mark set "
+				     "meta mark comment \"mark_rule wan2\""), 1);
+	assert_int_equal(count_lines(p, "iifname \"eth1\" meta mark set 0x4 "
+				     "comment \"mark_rule lan\""), 1);
+	assert_null(strstr(p->script, "0x9"));
+	/* kernel errors name the rule's config line */
+	o = fw_plan_origin(p, line_of(p, "udp dport 5060"));
+	assert_non_null(o);
+	assert_int_equal(o->pos.line, 7);
+	assert_string_equal(o->what, "mark_rule sip");
+	o = fw_plan_origin(p, line_of(p, "ct mark != 0"));
+	assert_int_equal(o->pos.line, 17);
+	fw_plan_free(p);
+
+	/* no enabled rule, no chains */
+	p = compile(base_cfg, &dl);
+	assert_null(strstr(p->script, "mark_"));
+	fw_plan_free(p);
+	p = compile(IFACES "mark_rule \"off\" {\n  enabled = false\n"
+		    "  mark = \"1\"\n}\n", &dl);
+	assert_null(strstr(p->script, "mark_"));
+	fw_plan_free(p);
+	/* rules that only incoming packets match: no output chain */
+	p = compile(IFACES "mark_rule \"in\" {\n  in_interface = \"eth0\"\n"
+		    "  mark = \"1\"\n}\n", &dl);
+	assert_non_null(strstr(p->script, "chain mark_prerouting {"));
+	assert_null(strstr(p->script, "mark_output"));
+	fw_plan_free(p);
+	diag_list_free(&dl);
+}
+
+/* Configs the validation refuses, at the value that is wrong. */
+static const struct err_case mark_errs[] = {
+	{ IFACES "mark_rule \"x\" {\n  out_interface = \"eth0\"\n"
+	  "  mark = \"0x40\"\n}\n", 8, 19,
+	  "mark_rule \"x\": out_interface: marks are set before routing (to "
+	  "steer it), when the output interface is not known yet" },
+	{ IFACES "mark_rule \"x\" {\n  dst_zone = \"wan\"\n"
+	  "  mark = \"0x40\"\n}\n", 8, 14,
+	  "mark_rule \"x\": dst_zone: marks are set before routing" },
+	{ IFACES "mark_rule \"x\" {\n  mark = \"0x140\"\n"
+	  "  mask = \"0xff\"\n}\n", 8, 10, "mark_rule \"x\": mark 0x140 does not fit in mask 0xff (bits "
+	  "0x100 are outside it)" },
+	{ IFACES "mark_rule \"x\" {\n  mark = \"0\"\n  mask = \"0\"\n}\n",
+	  9, 10, "mark_rule \"x\": mask 0 leaves no bit to set" },
+	{ IFACES "mark_rule \"x\" {\n  src_zone = \"self\"\n"
+	  "  in_interface = \"eth0\"\n  mark = \"1\"\n}\n", 9, 18,
+	  "in_interface with src_zone \"self\"" },
+};
+
+static void test_mark_validation(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(mark_errs); i++) {
+		const struct err_case *e = &mark_errs[i];
+		struct diag_list dl = { 0 };
+		struct moat_config *cfg = cfg_load("t.hcl", e->src,
+						   strlen(e->src), &env, false,
+						   &dl);
+		bool found = false;
+
+		if (cfg)
+			fail_msg("case %zu loads", i);
+		for (size_t k = 0; k < dl.n; k++)
+			found |= dl.v[k].sev == DIAG_ERROR &&
+				 strstr(dl.v[k].msg, e->msg) &&
+				 dl.v[k].line == e->line &&
+				 dl.v[k].col == e->col;
+		if (!found) {
+			diag_print(&dl, stderr);
+			fail_msg("case %zu: no error \"%s\" at %d:%d", i,
+				 e->msg, e->line, e->col);
+		}
 		diag_list_free(&dl);
 	}
 }
@@ -348,6 +493,8 @@ int main(void)
 		cmocka_unit_test(test_explain),
 		cmocka_unit_test(test_hash),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_marks),
+		cmocka_unit_test(test_mark_validation),
 		cmocka_unit_test(test_linediff),
 	};
 
