@@ -1,0 +1,454 @@
+/* Applying a router plan. The kernel has no transactions for links,
+ * addresses, routes and rules, so moat makes one: it observes, diffs,
+ * carries out only the difference, and when any of it is refused undoes
+ * what it did, newest first. What it created (addresses, VLANs; routes
+ * and rules carry its protocol number instead) is recorded in
+ * STATE_DIR/net.state, written whole to a temporary file and renamed, so
+ * that the next apply may remove it and nothing else. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/file.h"
+#include "net/apply.h"
+#include "net/io.h"
+
+/* --- net.state ---------------------------------------------------------- */
+
+static char *state_path(const char *dir)
+{
+	return xasprintf("%s/net.state", dir);
+}
+
+int net_state_load(const char *dir, struct net_owned *o,
+		   struct diag_list *dl)
+{
+	char *path = state_path(dir), *text = NULL;
+	struct pos at = { path, 0, 0 };
+	const char *why = NULL;
+	size_t len;
+	int r = file_read(path, MOAT_MAX_CONFIG_BYTES, &text, &len);
+
+	memset(o, 0, sizeof(*o));
+	if (r == -ENOENT) {
+		r = 0;		/* no apply yet: moat owns nothing */
+	} else if (r < 0) {
+		diag_error(dl, &at, "cannot read moat's record of what it "
+			   "created: %s", strerror(-r));
+		r = -1;
+	} else if (!net_owned_parse(text, len, o, &at.line, &why)) {
+		diag_error(dl, &at, "moat's record of what it created is "
+			   "damaged: %s", why);
+		r = -1;
+	}
+	free(text);
+	free(path);
+	return r;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* mkdir -p, the directories it makes private to root. */
+static int mkdir_p(const char *dir)
+{
+	char *p = xstrdup(dir);
+	int r = 0;
+
+	for (char *s = p + 1; r == 0; s++) {
+		char c = *s;
+
+		if (c && c != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+			r = -errno;
+		*s = c;
+		if (!c)
+			break;
+	}
+	free(p);
+	return r;
+}
+
+/* A crash leaves the old file or the new one, never half of either. */
+static int state_write(const char *dir, const char *text)
+{
+	char *path = state_path(dir), *tmp = xasprintf("%s.XXXXXX", path);
+	int fd = -1, r = mkdir_p(dir);
+
+	if (r == 0 && (fd = mkstemp(tmp)) < 0)
+		r = -errno;
+	if (r == 0)
+		r = write_all(fd, text, strlen(text));
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (fd >= 0 && close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0 && fd >= 0)
+		unlink(tmp);
+	if (r == 0 && (fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		fsync(fd);	/* the rename itself */
+		close(fd);
+	}
+	free(tmp);
+	free(path);
+	return r;
+}
+
+static int state_save(const char *dir, const struct net_owned *o,
+		      struct diag_list *dl)
+{
+	char *text = net_owned_print(o);
+	int r = state_write(dir, text);
+
+	if (r < 0)
+		diag_error(dl, NULL, "cannot write %s/net.state: %s", dir,
+			   strerror(-r));
+	free(text);
+	return r < 0 ? -1 : 0;
+}
+
+/* One apply at a time per state directory: two would each undo and
+ * record over the other. Held until the process closes the fd. */
+static int state_lock(const char *dir, struct diag_list *dl)
+{
+	char *path = xasprintf("%s/net.lock", dir);
+	int fd = -1, r = mkdir_p(dir);
+
+	if (r == 0 && (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC,
+				 0600)) < 0)
+		r = -errno;
+	if (r == 0 && flock(fd, LOCK_EX) < 0)
+		r = -errno;
+	if (r < 0) {
+		diag_error(dl, NULL, "cannot lock %s: %s", path, strerror(-r));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	free(path);
+	return fd;
+}
+
+/* --- owned --------------------------------------------------------------- */
+
+static bool addr_same(const struct net_addr *a, const struct net_addr *b)
+{
+	return a->family == b->family && a->len == b->len &&
+	       !memcmp(a->addr, b->addr, sizeof(a->addr));
+}
+
+static void owned_drop_addr(struct net_owned *o, const char *ifname,
+			    const struct net_addr *a)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < o->naddrs; i++)
+		if (strcmp(o->addrs[i].ifname, ifname) ||
+		    (a && !addr_same(&o->addrs[i].a, a)))
+			o->addrs[k++] = o->addrs[i];
+	o->naddrs = k;
+}
+
+static void owned_add_addr(struct net_owned *o, const char *ifname,
+			   const struct net_addr *a)
+{
+	struct net_owned_addr *oa;
+
+	if (net_owned_has_addr(o, ifname, a))
+		return;
+	o->addrs = xrealloc(o->addrs, (o->naddrs + 1) * sizeof(*o->addrs));
+	oa = &o->addrs[o->naddrs++];
+	memset(oa, 0, sizeof(*oa));
+	snprintf(oa->ifname, sizeof(oa->ifname), "%s", ifname);
+	oa->a = *a;
+}
+
+static void owned_drop_link(struct net_owned *o, const char *name)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < o->nlinks; i++)
+		if (strcmp(o->links[i].name, name))
+			o->links[k++] = o->links[i];
+	o->nlinks = k;
+	owned_drop_addr(o, name, NULL);	/* they went with it */
+}
+
+static void owned_add_link(struct net_owned *o, const struct net_link *l)
+{
+	struct net_link *n;
+
+	if (net_owned_has_link(o, l->name))
+		return;
+	o->links = xrealloc(o->links, (o->nlinks + 1) * sizeof(*o->links));
+	n = &o->links[o->nlinks++];
+	memset(n, 0, sizeof(*n));
+	memcpy(n->name, l->name, sizeof(n->name));
+	memcpy(n->parent, l->parent, sizeof(n->parent));
+	n->kind = l->kind;
+	n->vlan_id = l->vlan_id;
+	n->up = -1;
+}
+
+/* An address that was there already is someone else's: moat must never
+ * remove it. */
+static void owned_after(struct net_change *c, const enum net_op_result *res)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->ops[i].kind == NET_OP_ADDR_ADD &&
+		    res[i] == NET_OP_SKIPPED)
+			owned_drop_addr(&c->owned, c->ops[i].ifname,
+					&c->ops[i].addr);
+}
+
+/* After a failed undo the kernel keeps some of the change: what moat
+ * created stays moat's, what it removed is no longer there to own. */
+static void owned_left(struct net_owned *o, const struct net_op *op)
+{
+	switch (op->kind) {
+	case NET_OP_ADDR_ADD:
+		owned_add_addr(o, op->ifname, &op->addr);
+		break;
+	case NET_OP_ADDR_DEL:
+		owned_drop_addr(o, op->ifname, &op->addr);
+		break;
+	case NET_OP_LINK_ADD:
+		owned_add_link(o, &op->link);
+		break;
+	case NET_OP_LINK_DEL:
+		owned_drop_link(o, op->link.name);
+		break;
+	default:
+		break;		/* routes and rules carry moat's protocol */
+	}
+}
+
+/* --- undo ---------------------------------------------------------------- */
+
+/* Runs the inverse of every operation done, newest first, going on past
+ * refusals. What stays done is added to owned (addresses and VLANs moat
+ * made must stay removable). 0, or -1 when something could not be
+ * undone. */
+static int undo(struct net_nl *nl, const struct net_plan *st,
+		const struct net_change *c, const enum net_op_result *res,
+		struct net_owned *owned, struct diag_list *dl)
+{
+	struct net_change u = { 0 };
+	enum net_op_result *ures;
+	size_t *from, bad = 0;
+	int r;
+
+	u.ops = xcalloc(c->n + 1, sizeof(*u.ops));
+	from = xcalloc(c->n + 1, sizeof(*from));
+	for (size_t i = c->n; i-- > 0;)
+		if (res[i] == NET_OP_DONE) {
+			from[u.n] = i;
+			net_op_inverse(&c->ops[i], &u.ops[u.n++]);
+		}
+	ures = xcalloc(u.n + 1, sizeof(*ures));
+	r = net_exec(nl, st, &u, NET_EXEC_KEEP_GOING, ures, dl);
+	for (size_t k = 0; k < u.n; k++)
+		if (ures[k] != NET_OP_DONE && ures[k] != NET_OP_SKIPPED) {
+			owned_left(owned, &c->ops[from[k]]);
+			bad++;
+		}
+	if (r < 0 || bad)
+		diag_error(dl, NULL, "undoing the failed apply failed too: "
+			   "%zu of its %zu change%s could not be undone, so "
+			   "the kernel is left part way; see the errors above",
+			   bad, u.n, u.n == 1 ? "" : "s");
+	free(ures);
+	free(from);
+	free(u.ops);
+	return r < 0 || bad ? -1 : 0;
+}
+
+/* --- apply --------------------------------------------------------------- */
+
+/* The first error this apply reported, on one line, for net.state. */
+static void first_error(const struct diag_list *dl, size_t from,
+			char *buf, size_t n)
+{
+	snprintf(buf, n, "the apply failed");
+	for (size_t i = from; i < dl->n; i++) {
+		const struct diag *d = &dl->v[i];
+
+		if (d->sev != DIAG_ERROR)
+			continue;
+		if (d->line > 0)
+			snprintf(buf, n, "%s:%d: %s", d->file, d->line, d->msg);
+		else
+			snprintf(buf, n, "%s", d->msg);
+		break;
+	}
+	for (char *p = buf; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+}
+
+static void note_failure(const struct net_apply_opts *o,
+			 struct net_owned *owned, size_t from,
+			 struct diag_list *dl)
+{
+	owned->failed_at = (long long)time(NULL);
+	first_error(dl, from, owned->error, sizeof(owned->error));
+	state_save(o->state_dir, owned, dl);
+}
+
+/* The fingerprint of the kernel as the apply left it, to tell later
+ * whether someone changed it. */
+static void fingerprint_now(struct net_nl *nl, char *out,
+			    struct diag_list *dl)
+{
+	struct net_plan *st = xcalloc(1, sizeof(*st));
+	struct diag_list quiet = { 0 };
+
+	out[0] = '\0';
+	if (net_observe(nl, st, &quiet) == 0)
+		net_fingerprint(st, out);
+	else
+		diag_warn(dl, NULL, "applied, but cannot read the kernel back "
+			  "to fingerprint it: %s", quiet.n ? quiet.v[0].msg :
+			  "?");
+	diag_list_free(&quiet);
+	net_plan_free(st);
+}
+
+/* Nothing to change: net.state is rewritten only when it is out of date
+ * (a failure recorded, someone else's change to the kernel, something
+ * owned that is gone), so an unchanged apply writes nothing. */
+static int record_unchanged(const struct net_apply_opts *o,
+			    const struct net_plan *st,
+			    const struct net_owned *old, struct net_change *c,
+			    struct diag_list *dl)
+{
+	char *before = net_owned_print(old), *after;
+	int r = 0;
+
+	net_fingerprint(st, c->owned.fingerprint);
+	c->owned.applied_at = old->applied_at;
+	if (strcmp(old->fingerprint, c->owned.fingerprint) || !old->applied_at)
+		c->owned.applied_at = (long long)time(NULL);
+	after = net_owned_print(&c->owned);
+	if (strcmp(before, after))
+		r = state_save(o->state_dir, &c->owned, dl);
+	free(before);
+	free(after);
+	return r;
+}
+
+/* Sends c; on success records what moat owns now, on failure undoes. */
+static int run(struct net_nl *nl, const struct net_apply_opts *o,
+	       const struct net_plan *st, struct net_change *c,
+	       struct net_owned *owned, size_t from, struct diag_list *dl)
+{
+	enum net_op_result *res = xcalloc(c->n + 1, sizeof(*res));
+	int r = net_exec(nl, st, c, 0, res, dl);
+
+	if (r == 0) {
+		owned_after(c, res);
+		if (o->state_dir) {
+			fingerprint_now(nl, c->owned.fingerprint, dl);
+			c->owned.applied_at = (long long)time(NULL);
+			/* an owned list that is not on disk is worse than
+			 * no change: the next apply could not remove what
+			 * this one made */
+			r = state_save(o->state_dir, &c->owned, dl);
+		}
+	}
+	if (r < 0) {
+		undo(nl, st, c, res, owned, dl);
+		if (o->state_dir)
+			note_failure(o, owned, from, dl);
+	}
+	free(res);
+	return r;
+}
+
+int net_read(struct net_plan *state, struct diag_list *dl)
+{
+	struct net_nl nl;
+	int r = net_nl_open(&nl);
+
+	if (r < 0) {
+		diag_error(dl, NULL, "cannot open a netlink socket: %s",
+			   strerror(-r));
+		return -1;
+	}
+	r = net_observe(&nl, state, dl);
+	net_nl_close(&nl);
+	return r < 0 ? -1 : 0;
+}
+
+int net_apply(const struct net_plan *plan, const struct net_apply_opts *o,
+	      enum net_outcome *out, struct net_change *change,
+	      struct diag_list *dl)
+{
+	struct net_plan *st = xcalloc(1, sizeof(*st));
+	struct net_owned owned = { 0 };
+	struct net_change c = { 0 };
+	size_t from = dl->n;
+	struct net_nl nl = { 0 };
+	int lock = -1, r = -1;
+
+	if (o->state_dir && !o->dry_run &&
+	    (lock = state_lock(o->state_dir, dl)) < 0)
+		goto out;
+	if (o->state_dir && net_state_load(o->state_dir, &owned, dl) < 0)
+		goto out;
+	r = net_nl_open(&nl);
+	if (r < 0) {
+		diag_error(dl, NULL, "cannot open a netlink socket: %s",
+			   strerror(-r));
+		goto out;
+	}
+	r = net_observe(&nl, st, dl);
+	if (r == 0)
+		r = net_diff(plan, st, &owned, &c, dl);
+	if (r < 0) {
+		if (o->state_dir && !o->dry_run && dl->nerrors)
+			note_failure(o, &owned, from, dl);
+		r = -1;
+	} else if (c.n == 0) {
+		*out = NET_UNCHANGED;
+		if (o->state_dir && !o->dry_run)
+			r = record_unchanged(o, st, &owned, &c, dl);
+	} else if (o->dry_run) {
+		*out = NET_CHECKED;
+	} else {
+		*out = NET_APPLIED;
+		r = run(&nl, o, st, &c, &owned, from, dl);
+	}
+out:
+	net_nl_close(&nl);
+	if (lock >= 0)
+		close(lock);
+	if (change)
+		*change = c;
+	else
+		net_change_free(&c);
+	net_owned_free(&owned);
+	net_plan_free(st);
+	return r < 0 ? -1 : 0;
+}
