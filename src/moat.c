@@ -14,6 +14,7 @@ const struct cli_cmd *const cli_cmds[] = {
 	&cli_cmd_apply,
 	&cli_cmd_diff,
 	&cli_cmd_status,
+	&cli_cmd_lab,
 	&cli_cmd_help,
 	NULL,
 };

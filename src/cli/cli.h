@@ -27,6 +27,7 @@ extern const struct cli_cmd cli_cmd_compile;
 extern const struct cli_cmd cli_cmd_apply;
 extern const struct cli_cmd cli_cmd_diff;
 extern const struct cli_cmd cli_cmd_status;
+extern const struct cli_cmd cli_cmd_lab;
 
 /* The table, NULL-terminated, in the order `moat help` lists them. */
 extern const struct cli_cmd *const cli_cmds[];

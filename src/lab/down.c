@@ -1,0 +1,107 @@
+/* moat lab down: every process inside the lab's namespaces and every
+ * process it recorded, then the namespaces (their links go with them),
+ * then its directory. Needs nothing but /run/netns, so it also cleans up
+ * after a crash or an interrupted `up`. */
+#include "lab/down.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/util.h"
+#include "cli/cli.h"
+#include "lab/dir.h"
+#include "lab/run.h"
+
+static void add_proc(struct lab_proc **v, size_t *n, const struct lab_proc *p)
+{
+	for (size_t i = 0; i < *n; i++)
+		if ((*v)[i].pid == p->pid)
+			return;
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[(*n)++] = *p;
+}
+
+/* Everything to stop: what ip finds in the namespaces, and what the lab
+ * recorded that is still the process it started (a namespace deleted by
+ * hand no longer lists its processes). Never this process. */
+static void collect(const struct lab_ctx *ctx, const struct lab_names *nodes,
+		    struct lab_proc **v, size_t *n)
+{
+	struct lab_proc *found = NULL;
+	size_t nfound = 0;
+	char ns[64];
+
+	for (size_t i = 0; i < nodes->n; i++) {
+		lab_ns_name(ctx->id, nodes->v[i], ns);
+		lab_ns_pids(ns, &found, &nfound);
+	}
+	lab_procs_read(ctx, &found, &nfound);
+	for (size_t i = 0; i < nfound; i++)
+		if (found[i].pid != getpid() && lab_proc_alive(&found[i]))
+			add_proc(v, n, &found[i]);
+	free(found);
+}
+
+static int del_namespaces(const struct lab_ctx *ctx,
+			  const struct lab_names *nodes)
+{
+	int fails = 0;
+	char ns[64];
+
+	for (size_t i = 0; i < nodes->n; i++) {
+		struct buf out = BUF_INIT;
+
+		lab_ns_name(ctx->id, nodes->v[i], ns);
+		if (lab_ip(&out, (const char *[]){ "netns", "del", ns, NULL })) {
+			fprintf(stderr, "moat lab: ip netns del %s: %s", ns,
+				out.p ? out.p : "failed\n");
+			fails++;
+		}
+		buf_free(&out);
+	}
+	return fails;
+}
+
+int lab_teardown(const struct lab_ctx *ctx, bool quiet)
+{
+	struct lab_names nodes;
+	struct lab_proc *procs = NULL;
+	size_t nprocs = 0, left;
+	int fails, r;
+	char ns[64];
+
+	if ((r = lab_nodes(ctx, &nodes)) < 0) {
+		fprintf(stderr, "moat lab: %s: %s\n", LAB_NETNS_DIR,
+			strerror(-r));
+		return -1;
+	}
+	collect(ctx, &nodes, &procs, &nprocs);
+	left = lab_procs_stop(procs, nprocs);
+	if (left)
+		fprintf(stderr, "moat lab: %zu processes did not stop\n", left);
+	fails = del_namespaces(ctx, &nodes);
+	if ((r = lab_dir_remove(ctx)) < 0) {
+		fprintf(stderr, "moat lab: removing %s: %s\n", ctx->dir,
+			strerror(-r));
+		fails++;
+	}
+	if (!quiet && nodes.n) {
+		lab_ns_name(ctx->id, "", ns);
+		printf("moat lab: removed %zu namespaces (%s*) and stopped "
+		       "%zu processes\n", nodes.n, ns, nprocs - left);
+	} else if (!quiet) {
+		printf("moat lab: no lab was up%s\n", nprocs ?
+		       "; stopped what it had left running" : "");
+	}
+	lab_names_free(&nodes);
+	free(procs);
+	return left || fails ? -1 : 0;
+}
+
+int lab_down(const struct lab_ctx *ctx)
+{
+	return lab_teardown(ctx, false) ? MOAT_EXIT_BAD : MOAT_EXIT_OK;
+}
