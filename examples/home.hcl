@@ -142,9 +142,11 @@ policy "lan" "dmz" {
 }
 
 policy "wan" "dmz" {
+  # The forward is filtered after nat "web_forward" rewrote it: to the
+  # server's address and port, 10.0.50.10:8080.
   rule "web" {
     proto     = "tcp"
-    dest_port = [80, 443]
+    dest_port = 8080
     dest_ip   = "10.0.50.10"
     action    = "accept"
   }
