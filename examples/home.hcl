@@ -153,9 +153,10 @@ policy "wan" "dmz" {
 }
 
 nat "web_forward" {
-  description  = "HTTP and HTTPS to the DMZ web server"
+  description  = "HTTP to the public address goes to the DMZ web server"
   type         = "dnat"
   in_interface = "eth0"
+  dest_ip      = "198.51.100.2"
   proto        = "tcp"
   dest_port    = "80"
   to_ip        = "10.0.50.10"
