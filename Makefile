@@ -6,6 +6,7 @@ DEPS_BUILD = gcc meson ninja-build pkg-config libnftables-dev libnftnl-dev \
 	     libmnl-dev libsodium-dev
 DEPS_TEST  = libcmocka-dev clang python3 bc golang-go golang-github-hashicorp-hcl-v2-dev \
 	     nftables iproute2 python3-pytest socat curl netcat-openbsd iputils-ping \
+	     dnsmasq-base \
 	     qemu-system-x86 kmod cpio
 DEPS = $(DEPS_BUILD) $(DEPS_TEST)
 
@@ -69,14 +70,15 @@ fuzz: $(FUZZ)/build.ninja
 		echo "fuzz_$$h: $(FUZZ_SECONDS)s, exit $$rc"; [ $$rc = 0 ] || exit $$rc; \
 	done
 
-# Until the lab exists: check the examples, then the firewall in network
-# namespaces (demo/firewall.sh).
+# Checks the examples, then runs examples/home.hcl in a lab of network
+# namespaces and proves it with real traffic (demo/lab.sh). The lab stays
+# up to look around; `build/moat lab down` removes it.
 demo: deps all
 	@for f in examples/*.hcl; do \
 		echo "==> moat check -c $$f"; \
 		$(MOAT) check -c $$f || exit 1; \
 	done
-	@sh demo/firewall.sh $(MOAT)
+	@sh demo/lab.sh $(MOAT)
 
 bench: deps all
 	bench/hcl-parse.sh $(MOAT)
