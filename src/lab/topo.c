@@ -20,8 +20,7 @@
 
 const struct lab_kind_info lab_kinds[LAB_KIND_MAX] = {
 	[LAB_GW] = { "gw", "the gateway: moat runs here" },
-	[LAB_WAN] = { "wan", "the internet: web and DNS server "
-		      LAB_INTERNET_ADDR },
+	[LAB_WAN] = { "wan", "the internet, " LAB_INTERNET_ADDR " (web, DNS)" },
 	[LAB_CLIENT] = { "lan", "a client" },
 };
 

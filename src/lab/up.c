@@ -39,9 +39,16 @@ struct up {
 	const struct lab_ctx *ctx;
 	struct lab_topo *t;
 	const char *python;
+	const char *source;		/* the config as the user named it */
 	char *etc;			/* LABDIR/etc: hosts, resolv.conf */
 	struct pending *wait;
 	size_t nwait;
+};
+
+/* A server's command line and the strings it is made of. */
+struct args {
+	char *v[16];
+	char s[4][PATH_MAX + 32];
 };
 
 /* What each kind of server runs; a new kind of server is a row here. */
@@ -49,16 +56,8 @@ struct svc_info {
 	const char *name;
 	bool udp;
 	void (*argv)(const struct up *u, const struct lab_service *s,
-		     const char *dir, char **argv);
+		     const char *dir, struct args *a);
 };
-
-static char *ns_of(const struct up *u, const struct lab_node *n)
-{
-	static char buf[64];	/* used at once by each caller */
-
-	lab_ns_name(u->ctx->id, n->name, buf);
-	return buf;
-}
 
 /* Runs ip with args; on failure says which command and what ip said. */
 static int ip_step(const struct up *u, const char *const *args)
@@ -86,9 +85,10 @@ static int ip_step(const struct up *u, const char *const *args)
 
 static int make_nodes(const struct up *u)
 {
-	for (size_t i = 0; i < u->t->nnodes; i++) {
-		char *ns = ns_of(u, &u->t->nodes[i]);
+	char ns[64];
 
+	for (size_t i = 0; i < u->t->nnodes; i++) {
+		lab_ns_name(u->ctx->id, u->t->nodes[i].name, ns);
 		if (IP(u, "netns", "add", ns) ||
 		    IP(u, "-n", ns, "link", "set", "lo", "up"))
 			return -1;
@@ -144,14 +144,19 @@ static int config_node(const struct up *u, const struct lab_node *n)
 	return 0;
 }
 
-static void print_indented(FILE *f, const char *text)
+/* moat's output, indented, naming the user's file rather than the copy. */
+static void print_moat(FILE *f, const char *text, const char *copy,
+		       const char *source)
 {
 	const char *p = text;
+	size_t cn = strlen(copy);
 
 	while (p && *p) {
 		size_t n = strcspn(p, "\n");
+		bool ours = !strncmp(p, copy, cn) && p[cn] == ':';
 
-		fprintf(f, "  %.*s\n", (int)n, p);
+		fprintf(f, "  %s%.*s\n", ours ? source : "",
+			(int)(ours ? n - cn : n), ours ? p + cn : p);
 		p += n + (p[n] == '\n');
 	}
 }
@@ -176,10 +181,10 @@ static int apply_gw(const struct up *u)
 	if (r) {
 		fprintf(stderr, "moat lab: moat apply in gw failed (%s):\n",
 			r < 0 ? strerror(-r) : "its output follows");
-		print_indented(stderr, out.p);
+		print_moat(stderr, out.p, cfg, u->source);
 	} else {
 		printf("gw: moat apply -c %s\n", cfg);
-		print_indented(stdout, out.p);
+		print_moat(stdout, out.p, cfg, u->source);
 	}
 	buf_free(&out);
 	free(cfg);
@@ -188,38 +193,34 @@ static int apply_gw(const struct up *u)
 	return r ? -1 : 0;
 }
 
-/* The argv builders keep their strings in statics: each argv is used at
- * once, by one fork, before the next is built. */
 static void http_argv(const struct up *u, const struct lab_service *s,
-		      const char *dir, char **argv)
+		      const char *dir, struct args *a)
 {
-	static char port[8], ip[20];
-
-	snprintf(port, sizeof(port), "%u", s->port);
-	lab_ip_str(s->ip, ip);
-	memcpy(argv, (char *[]){ (char *)u->python, "-m", "http.server",
-		port, "--bind", ip, "--directory", (char *)dir, NULL },
-	       9 * sizeof(*argv));
+	snprintf(a->s[0], sizeof(a->s[0]), "%u", s->port);
+	lab_ip_str(s->ip, a->s[1]);
+	memcpy(a->v, (char *[]){ (char *)u->python, "-m", "http.server",
+		a->s[0], "--bind", a->s[1], "--directory", (char *)dir, NULL },
+	       9 * sizeof(*a->v));
 }
 
 /* dnsmasq answers every name with the internet server's address: enough
  * for a client to find "the internet" by name. */
 static void dns_argv(const struct up *u, const struct lab_service *s,
-		     const char *dir, char **argv)
+		     const char *dir, struct args *a)
 {
-	static char listen[40], port[16], pid[PATH_MAX + 16], addr[40];
 	char ip[20];
 
+	(void)u;
 	lab_ip_str(s->ip, ip);
-	snprintf(listen, sizeof(listen), "--listen-address=%s", ip);
-	snprintf(port, sizeof(port), "--port=%u", s->port);
-	snprintf(addr, sizeof(addr), "--address=/#/%s", ip);
-	snprintf(pid, sizeof(pid), "--pid-file=%s/dnsmasq.pid", dir);
-	memcpy(argv, (char *[]){ "dnsmasq", "--keep-in-foreground",
+	snprintf(a->s[0], sizeof(a->s[0]), "--listen-address=%s", ip);
+	snprintf(a->s[1], sizeof(a->s[1]), "--port=%u", s->port);
+	snprintf(a->s[2], sizeof(a->s[2]), "--address=/#/%s", ip);
+	snprintf(a->s[3], sizeof(a->s[3]), "--pid-file=%s/dnsmasq.pid", dir);
+	memcpy(a->v, (char *[]){ "dnsmasq", "--keep-in-foreground",
 		"--conf-file=/dev/null", "--no-resolv", "--no-hosts",
-		"--bind-interfaces", listen, port, addr, pid,
+		"--bind-interfaces", a->s[0], a->s[1], a->s[2], a->s[3],
 		"--log-facility=-", "--log-queries", "--user=root", NULL },
-	       14 * sizeof(*argv));
+	       14 * sizeof(*a->v));
 }
 
 static const struct svc_info svc_info[LAB_SVC_MAX] = {
@@ -250,12 +251,14 @@ static int start_service(struct up *u, const struct lab_node *n,
 {
 	const struct svc_info *si = &svc_info[s->kind];
 	struct pending w = { .port = s->port, .udp = si->udp };
-	char *argv[16], *dir = svc_dir(u, n, s), *name;
-	struct lab_daemon d = { argv, NULL, u->etc, NULL, dir };
+	char *dir = svc_dir(u, n, s), *name, ns[64];
+	struct lab_daemon d = { NULL, ns, u->etc, NULL, dir };
+	struct args a;
 	int r;
 
-	si->argv(u, s, dir, argv);
-	d.ns = ns_of(u, n);
+	si->argv(u, s, dir, &a);
+	d.argv = a.v;
+	lab_ns_name(u->ctx->id, n->name, ns);
 	snprintf(w.p.node, sizeof(w.p.node), "%s", n->name);
 	snprintf(w.p.what, sizeof(w.p.what), "%s:%u", si->name, s->port);
 	name = xasprintf("log/%s-%s-%u.log", n->name, si->name, s->port);
@@ -266,7 +269,7 @@ static int start_service(struct up *u, const struct lab_node *n,
 	free(dir);
 	if (r < 0) {
 		fprintf(stderr, "moat lab: %s %s: %s: %s\n", n->name,
-			w.p.what, argv[0], strerror(-r));
+			w.p.what, a.v[0], strerror(-r));
 		free(w.log);
 		return -1;
 	}
@@ -330,7 +333,9 @@ static int wait_ready(const struct up *u)
 		}
 		if (ready == u->nwait)
 			return 0;
-		if (t >= READY_MS || lab_interrupted()) {
+		if (lab_interrupted())
+			return -1;
+		if (t >= READY_MS) {
 			fprintf(stderr, "moat lab: servers not listening "
 				"after %d s\n", READY_MS / 1000);
 			return -1;
@@ -508,7 +513,7 @@ static void up_free(struct up *u)
 
 int lab_up(const struct lab_ctx *ctx, const char *config)
 {
-	struct up u = { .ctx = ctx };
+	struct up u = { .ctx = ctx, .source = config };
 	struct diag_list dl = { 0 };
 	struct moat_config *cfg = NULL;
 	char *src = NULL, source[PATH_MAX];
@@ -540,9 +545,9 @@ int lab_up(const struct lab_ctx *ctx, const char *config)
 		goto out;
 	}
 	lab_print_nodes(ctx, stdout);
-	printf("\nLook around: moat lab exec lan1 curl http://"
-	       LAB_INTERNET_ADDR "/\n            moat lab status; "
-	       "moat lab down removes it all.\n");
+	printf("\nLook around: moat lab exec %s curl http://" LAB_INTERNET_ADDR
+	       "/\nmoat lab status shows it; moat lab down removes it.\n",
+	       u.t->nnodes > 2 ? u.t->nodes[2].name : "wan");
 	r = MOAT_EXIT_OK;
 out:
 	free(src);
