@@ -358,30 +358,49 @@ static int record_unchanged(const struct net_apply_opts *o,
 	return r;
 }
 
+/* After an apply, the change shows what changed the kernel: what was so
+ * already is not news. */
+static void keep_done(struct net_change *c, const enum net_op_result *res)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < c->n; i++)
+		if (res[i] == NET_OP_DONE)
+			c->ops[k++] = c->ops[i];
+	c->n = k;
+}
+
 /* Sends c; on success records what moat owns now, on failure undoes. */
 static int run(struct net_nl *nl, const struct net_apply_opts *o,
 	       const struct net_plan *st, struct net_change *c,
-	       struct net_owned *owned, size_t from, struct diag_list *dl)
+	       struct net_owned *owned, size_t from, enum net_outcome *out,
+	       struct diag_list *dl)
 {
 	enum net_op_result *res = xcalloc(c->n + 1, sizeof(*res));
 	int r = net_exec(nl, st, c, 0, res, dl);
+	bool any = false;
 
-	if (r == 0) {
+	for (size_t i = 0; i < c->n; i++)
+		any |= res[i] == NET_OP_DONE;
+	if (r == 0)
 		owned_after(c, res);
-		if (o->state_dir) {
-			fingerprint_now(nl, c->owned.fingerprint, dl);
-			c->owned.applied_at = (long long)time(NULL);
-			/* an owned list that is not on disk is worse than
-			 * no change: the next apply could not remove what
-			 * this one made */
-			r = state_save(o->state_dir, &c->owned, dl);
-		}
+	*out = any ? NET_APPLIED : NET_UNCHANGED;
+	if (r == 0 && !any && o->state_dir) {
+		r = record_unchanged(o, st, owned, c, dl);
+	} else if (r == 0 && o->state_dir) {
+		fingerprint_now(nl, c->owned.fingerprint, dl);
+		c->owned.applied_at = (long long)time(NULL);
+		/* an owned list that is not on disk is worse than no change:
+		 * the next apply could not remove what this one made */
+		r = state_save(o->state_dir, &c->owned, dl);
 	}
 	if (r < 0) {
 		undo(nl, st, c, res, owned, dl);
 		if (o->state_dir)
 			note_failure(o, owned, from, dl);
 	}
+	if (r == 0)
+		keep_done(c, res);
 	free(res);
 	return r;
 }
@@ -412,6 +431,7 @@ int net_apply(const struct net_plan *plan, const struct net_apply_opts *o,
 	struct net_nl nl = { 0 };
 	int lock = -1, r = -1;
 
+	*out = NET_UNCHANGED;
 	if (o->state_dir && !o->dry_run &&
 	    (lock = state_lock(o->state_dir, dl)) < 0)
 		goto out;
@@ -437,8 +457,7 @@ int net_apply(const struct net_plan *plan, const struct net_apply_opts *o,
 	} else if (o->dry_run) {
 		*out = NET_CHECKED;
 	} else {
-		*out = NET_APPLIED;
-		r = run(&nl, o, st, &c, &owned, from, dl);
+		r = run(&nl, o, st, &c, &owned, from, out, dl);
 	}
 out:
 	net_nl_close(&nl);

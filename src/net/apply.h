@@ -23,8 +23,11 @@ struct net_apply_opts {
 };
 
 /* Makes the kernel hold plan. When change is not NULL it receives the
- * operations (those a dry run would send; after an apply, those sent)
- * for the caller to show; free it with net_change_free. On failure every
+ * operations for the caller to show (free it with net_change_free): those
+ * a dry run would send; after an apply, those that changed the kernel
+ * (an operation the kernel had done already, such as an identical route
+ * of someone else's, is left out, and when that is all of them the
+ * outcome is NET_UNCHANGED); after a failure, all. On failure every
  * operation done is undone, dl says what was refused (and anything that
  * could not be undone), net.state records the failure, and -1 is
  * returned. */
