@@ -6,9 +6,11 @@
 
 #include "cli/cli.h"
 #include "cli/load.h"
+#include "cli/net_cli.h"
 #include "config/config.h"
 #include "fw/diff.h"
 #include "fw/fw.h"
+#include "net/apply.h"
 
 int cli_compile(const char *path, struct moat_config **cfg,
 		struct fw_plan **plan)
@@ -87,6 +89,35 @@ const struct cli_cmd cli_cmd_compile = {
 
 /* --- diff ------------------------------------------------------------------- */
 
+/* The network's changes, as apply would make them: 0 none, 1 some, -1
+ * the kernel cannot be read or the config cannot be met. */
+static int net_part(struct moat_config *cfg)
+{
+	struct net_apply_opts no = { .dry_run = true };
+	struct net_plan *net = cli_net_compile(cfg);
+	struct diag_list dl = { 0 };
+	struct net_change change = { 0 };
+	enum net_outcome out;
+	int r = -1;
+
+	if (!net)
+		return -1;
+	no.state_dir = getenv("MOAT_STATE_DIR") && *getenv("MOAT_STATE_DIR") ?
+		       getenv("MOAT_STATE_DIR") : cfg->state_dir.v ?
+		       cfg->state_dir.v : "/var/lib/moat";
+	if (net_apply(net, &no, &out, &change, &dl) == 0) {
+		printf("network:%s\n", change.n ? "" : " no changes");
+		cli_net_print_ops(&change, stdout);
+		r = change.n ? 1 : 0;
+	}
+	diag_sort(&dl);
+	diag_print(&dl, stderr);
+	diag_list_free(&dl);
+	net_change_free(&change);
+	net_plan_free(net);
+	return r;
+}
+
 static int diff_run(int argc, char **argv)
 {
 	struct moat_config *cfg;
@@ -94,20 +125,24 @@ static int diff_run(int argc, char **argv)
 	struct buf out = BUF_INIT;
 	const char *path;
 	char *err = NULL;
-	int r = cli_config_opt(&cli_cmd_diff, argc, argv, &path);
+	int r = cli_config_opt(&cli_cmd_diff, argc, argv, &path), n;
 
 	if (r)
 		return r;
 	r = cli_compile(path, &cfg, &plan);
 	if (plan) {
-		int d = fw_diff(plan, &out, &err);
+		int d;
 
-		if (d < 0) {
-			fprintf(stderr, "moat diff: %s\n", err);
-			r = MOAT_EXIT_USAGE;
+		n = net_part(cfg);
+		d = fw_diff(plan, &out, &err);
+		if (d < 0 || n < 0) {
+			if (d < 0)
+				fprintf(stderr, "moat diff: %s\n", err);
+			r = n < 0 && d >= 0 ? MOAT_EXIT_BAD : MOAT_EXIT_USAGE;
 		} else {
-			fputs(out.p, stdout);
-			r = d ? MOAT_EXIT_BAD : MOAT_EXIT_OK;
+			printf("firewall:\n");
+			fputs(out.p ? out.p : "", stdout);
+			r = d || n ? MOAT_EXIT_BAD : MOAT_EXIT_OK;
 		}
 	}
 	free(err);
@@ -122,7 +157,10 @@ const struct cli_cmd cli_cmd_diff = {
 	.summary = "show what moat apply would change in the kernel",
 	.help =
 	"usage: moat diff [-c FILE]\n\n"
-	"Compares table inet moat in the kernel with what FILE (default\n"
+	"First the network: the links, addresses, routes and rules moat\n"
+	"would add (+), change (~) or remove (-), each with its config line\n"
+	"(only what moat owns is ever removed). Then the firewall: compares\n"
+	"table inet moat in the kernel with what FILE (default\n"
 	MOAT_DEFAULT_CONFIG ") compiles to, both as nft lists them, and\n"
 	"prints the lines that would go (-) and come (+), under the chain,\n"
 	"set or map they are in. Counter values and element timeouts are not\n"

@@ -10,10 +10,12 @@
 #include "base/buf.h"
 #include "cli/cli.h"
 #include "cli/load.h"
+#include "cli/net_cli.h"
 #include "config/config.h"
 #include "fw/apply.h"
 #include "fw/fw.h"
 #include "fw/nl.h"
+#include "net/apply.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/moat"
 
@@ -28,6 +30,59 @@ static const char *state_dir(const struct moat_config *cfg)
 	return cfg && cfg->state_dir.v ? cfg->state_dir.v : DEFAULT_STATE_DIR;
 }
 
+/* The network first: the firewall's rules name the interfaces and
+ * addresses it makes. When the network changes, the kernel checks the
+ * firewall before anything is touched, so that a refused ruleset does not
+ * leave a changed network behind it; and a network the kernel refuses is
+ * undone before the firewall is tried. */
+static int apply_all(const char *path, struct fw_apply_opts *o,
+		     struct moat_config *cfg, struct fw_plan *plan,
+		     struct net_plan *net, enum fw_outcome *fout,
+		     struct diag_list *dl)
+{
+	struct net_apply_opts no = { .dry_run = true,
+				     .state_dir = o->state_dir };
+	struct fw_apply_opts check = *o;
+	struct net_change change = { 0 };
+	enum net_outcome nout;
+	char sum[256];
+	int r = -1;
+
+	(void)cfg;
+	if (net_apply(net, &no, &nout, &change, dl) < 0)
+		goto out;
+	if (o->dry_run) {
+		cli_net_print_ops(&change, stdout);
+		cli_net_summary(&change, sum, sizeof(sum));
+		printf("dry run: network: %s; nothing was changed\n", sum);
+		r = fw_apply(plan, o, fout, dl);
+		goto out;
+	}
+	if (change.n) {
+		check.dry_run = true;
+		check.genid = NULL;
+		if (fw_apply(plan, &check, fout, dl) < 0)
+			goto out;
+		net_change_free(&change);
+		no.dry_run = false;
+		if (net_apply(net, &no, &nout, &change, dl) < 0)
+			goto out;
+	}
+	cli_net_summary(&change, sum, sizeof(sum));
+	if (nout == NET_UNCHANGED || !change.n)
+		printf("network: unchanged (%zu links, %zu routes, %zu "
+		       "rules)\n", net->nlinks, net->nroutes, net->nrules);
+	else
+		printf("network: applied: %s\n", sum);
+	r = fw_apply(plan, o, fout, dl);
+	if (r < 0 && change.n && nout == NET_APPLIED)
+		r = -2;
+out:
+	(void)path;
+	net_change_free(&change);
+	return r;
+}
+
 static int apply_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -39,10 +94,11 @@ static int apply_run(int argc, char **argv)
 	struct fw_apply_opts o = { 0 };
 	const char *path = MOAT_DEFAULT_CONFIG;
 	struct diag_list dl = { 0 };
-	struct moat_config *cfg;
-	struct fw_plan *plan;
+	struct moat_config *cfg = NULL;
+	struct fw_plan *plan = NULL;
+	struct net_plan *net = NULL;
 	enum fw_outcome out;
-	char hash[FW_HASH_HEX + 1], *src = NULL;
+	char hash[FW_HASH_HEX + 1], sdir[512], *src = NULL;
 	uint32_t genid = 0;
 	struct fw_fast_id id;
 	bool have_id;
@@ -68,13 +124,18 @@ static int apply_run(int argc, char **argv)
 	have_id = fw_fast_stat(path, &id);
 	if (!o.force && !o.dry_run && have_id &&
 	    fw_fast_unchanged(path, hash, &dl)) {
-		printf("unchanged: table inet moat already holds this config "
-		       "(%.12s)\n", hash);
-		diag_print(&dl, stderr);
-		r = MOAT_EXIT_OK;
-		plan = NULL;
-		cfg = NULL;
-		goto out;
+		fw_fast_state_dir(path, sdir, sizeof(sdir));
+		if (getenv("MOAT_STATE_DIR") && *getenv("MOAT_STATE_DIR") &&
+		    strcmp(getenv("MOAT_STATE_DIR"), sdir))
+			sdir[0] = '\0';
+		if (cli_net_unchanged(sdir)) {
+			printf("network: unchanged\n");
+			printf("unchanged: table inet moat already holds this "
+			       "config (%.12s)\n", hash);
+			diag_print(&dl, stderr);
+			r = MOAT_EXIT_OK;
+			goto out;
+		}
 	}
 	diag_list_free(&dl);
 	memset(&dl, 0, sizeof(dl));
@@ -83,12 +144,19 @@ static int apply_run(int argc, char **argv)
 	r = cli_compile(path, &cfg, &plan);
 	if (r != MOAT_EXIT_OK)
 		goto out;
+	net = cli_net_compile(cfg);
+	if (!net) {
+		r = MOAT_EXIT_BAD;
+		goto out;
+	}
 	o.state_dir = state_dir(cfg);
 	o.genid = &genid;
-	if (fw_apply(plan, &o, &out, &dl) < 0) {
+	if ((c = apply_all(path, &o, cfg, plan, net, &out, &dl)) < 0) {
 		diag_sort(&dl);
 		diag_print(&dl, stderr);
-		fprintf(stderr, "moat apply: nothing was changed\n");
+		fprintf(stderr, "moat apply: %s\n", c == -2 ?
+			"the network changes stay in place; the firewall kept "
+			"its previous rules" : "nothing was changed");
 		r = MOAT_EXIT_BAD;
 		goto out;
 	}
@@ -109,6 +177,7 @@ static int apply_run(int argc, char **argv)
 out:
 	free(src);
 	diag_list_free(&dl);
+	net_plan_free(net);
 	fw_plan_free(plan);
 	cfg_free(cfg);
 	return r;
@@ -226,7 +295,8 @@ static void json_hash(struct buf *b, const char *key, const char *h)
 		buf_adds(b, "null");
 }
 
-static void status_json(const struct status *s)
+static void status_json(const struct status *s,
+			const struct cli_net_status *ns)
 {
 	struct buf b = BUF_INIT;
 
@@ -252,6 +322,8 @@ static void status_json(const struct status *s)
 	} else {
 		buf_adds(&b, "null");
 	}
+	buf_adds(&b, ",\"net\":");
+	cli_net_status_print(ns, &b);
 	buf_adds(&b, "}\n");
 	fputs(b.p, stdout);
 	buf_free(&b);
@@ -266,6 +338,7 @@ static int status_run(int argc, char **argv)
 	};
 	const char *path = MOAT_DEFAULT_CONFIG;
 	struct status s = { 0 };
+	struct cli_net_status ns;
 	struct moat_config *cfg = NULL;
 	struct fw_plan *plan = NULL;
 	struct fw_nl nl = { 0 };
@@ -296,13 +369,18 @@ static int status_run(int argc, char **argv)
 	fw_nl_close(&nl);
 	s.have_state = fw_state_load(state_dir(cfg), &s.st) == 0;
 	judge(&s);
-	if (json)
-		status_json(&s);
-	else
+	cli_net_status_read(&ns, cfg, state_dir(cfg));
+	if (json) {
+		status_json(&s, &ns);
+	} else {
 		status_text(&s);
+		cli_net_status_print(&ns, NULL);
+	}
+	c = s.nproblems || ns.nproblems ? MOAT_EXIT_BAD : MOAT_EXIT_OK;
+	cli_net_status_free(&ns);
 	fw_plan_free(plan);
 	cfg_free(cfg);
-	return s.nproblems ? MOAT_EXIT_BAD : MOAT_EXIT_OK;
+	return c;
 }
 
 const struct cli_cmd cli_cmd_status = {

@@ -494,6 +494,23 @@ bool fw_fast_unchanged(const char *path, char *hash, struct diag_list *dl)
 	return ok;
 }
 
+void fw_fast_state_dir(const char *path, char *dir, size_t n)
+{
+	char *file = fast_path(path), line[1024];
+	FILE *f = file ? fopen(file, "re") : NULL;
+
+	free(file);
+	if (n)
+		dir[0] = '\0';
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "state=", 6)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(dir, n, "%s", line + 6);
+		}
+	if (f)
+		fclose(f);
+}
+
 void fw_fast_record(const char *path, const struct fw_fast_id *id,
 		    const char *src, size_t len, const struct fw_plan *plan,
 		    const char *state_dir, uint32_t genid)

@@ -1,7 +1,8 @@
 /* From what the kernel holds to what the plan says: the operations, in the
  * order they can run, touching only what is moat's. Pure.
  *
- * Order: create VLANs; set MTU and state; add addresses; remove and
+ * Order: set MTU and state (a VLAN needs its parent up); create VLANs;
+ * add addresses; remove and
  * replace moat's stale routes, then add the new ones (a route needs its
  * address's subnet); the same for rules; remove stale addresses; remove
  * VLANs last (their addresses and routes went first). Undoing runs the
@@ -482,7 +483,7 @@ static void order(struct net_change *c)
 	struct net_op *sorted = xmalloc((c->n + 1) * sizeof(*sorted));
 	size_t k = 0;
 
-	for (int kind = NET_OP_LINK_ADD; kind <= NET_OP_LINK_DEL; kind++)
+	for (int kind = NET_OP_LINK_SET; kind <= NET_OP_LINK_DEL; kind++)
 		for (size_t i = 0; i < c->n; i++)
 			if ((int)c->ops[i].kind == kind)
 				sorted[k++] = c->ops[i];

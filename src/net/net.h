@@ -153,9 +153,11 @@ bool net_owned_has_link(const struct net_owned *o, const char *name);
 /* --- changes ----------------------------------------------------------- */
 
 enum net_op_kind {
+	NET_OP_LINK_SET,	/* link.name: mtu/up to link, from old (first:
+				 * a VLAN cannot come up on a parent that is
+				 * down) */
 	NET_OP_LINK_ADD,	/* create a VLAN: link, with its mtu (0:
 				 * the kernel's) and up state */
-	NET_OP_LINK_SET,	/* link.name: mtu/up to link, from old */
 	NET_OP_ADDR_ADD,	/* ifname, addr */
 	NET_OP_ROUTE_DEL,	/* route */
 	NET_OP_ROUTE_REPLACE,	/* route (new), old_route */

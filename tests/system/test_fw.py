@@ -221,7 +221,9 @@ class Gw:
     def apply(self, cfg, *flags):
         r = self.moat("apply", "-c", cfg, *flags)
         assert r.returncode == 0, f"moat apply failed:\n{r.stdout}{r.stderr}"
-        return r.stdout
+        # the firewall's report; the network's line comes first
+        return "".join(ln for ln in r.stdout.splitlines(True)
+                       if not ln.startswith("network:"))
 
     def status(self, cfg):
         r = self.moat("status", "-c", cfg, "--json")
