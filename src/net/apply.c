@@ -267,7 +267,7 @@ static int undo(struct net_nl *nl, const struct net_plan *st,
 			net_op_inverse(&c->ops[i], &u.ops[u.n++]);
 		}
 	ures = xcalloc(u.n + 1, sizeof(*ures));
-	r = net_exec(nl, st, &u, NET_EXEC_KEEP_GOING, ures, dl);
+	r = net_exec(nl, st, &u, NET_EXEC_UNDO, ures, dl);
 	for (size_t k = 0; k < u.n; k++)
 		if (ures[k] != NET_OP_DONE && ures[k] != NET_OP_SKIPPED) {
 			owned_left(owned, &c->ops[from[k]]);

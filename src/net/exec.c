@@ -63,6 +63,7 @@ struct exec {
 	const struct net_change *c;
 	enum net_op_result *res;
 	struct diag_list *dl;
+	bool undoing;		/* go on past refusals, and say so */
 	bool failed;
 	/* names to indexes: the state's, then what was learnt */
 	struct ifname_ix *names;
@@ -168,7 +169,8 @@ static bool is_removal(enum net_op_kind k)
 
 /* "route \"voip\" (10.1.0.0/16 via 192.0.2.1)", or the object alone
  * when no config line asked for it. */
-static void describe(const struct net_op *op, char *buf, size_t n)
+static void describe(const struct exec *x, const struct net_op *op,
+		     char *buf, size_t n)
 {
 	const char *noun = "?";
 	char obj[320] = "", a[64];
@@ -203,9 +205,11 @@ static void describe(const struct net_op *op, char *buf, size_t n)
 		break;
 	}
 	if (op->what)
-		snprintf(buf, n, "%s (%s)", op->what, obj);
+		snprintf(buf, n, "%s%s (%s)", x->undoing ? "undoing: " : "",
+			 op->what, obj);
 	else
-		snprintf(buf, n, "%s %s", noun, obj);
+		snprintf(buf, n, "%s%s %s", x->undoing ? "undoing: " : "", noun,
+			 obj);
 }
 
 static void refused(struct exec *x, size_t i, int err, const char *kmsg)
@@ -213,7 +217,7 @@ static void refused(struct exec *x, size_t i, int err, const char *kmsg)
 	const struct net_op *op = &x->c->ops[i];
 	char what[400];
 
-	describe(op, what, sizeof(what));
+	describe(x, op, what, sizeof(what));
 	diag_error(x->dl, &op->pos, "%s: the kernel refused %s: %s%s%s%s",
 		   what, is_removal(op->kind) ? "to remove it" :
 		   op->kind == NET_OP_LINK_SET ||
@@ -230,7 +234,7 @@ static void unsent(struct exec *x, size_t i, int err, const char *name)
 	const struct net_op *op = &x->c->ops[i];
 	char what[400];
 
-	describe(op, what, sizeof(what));
+	describe(x, op, what, sizeof(what));
 	if (err == -ENODEV)
 		diag_error(x->dl, &op->pos, "%s: interface \"%s\" does not "
 			   "exist", what, name);
@@ -509,7 +513,7 @@ static void route_exists(struct exec *x, size_t i)
 
 	if (r == 0)
 		s = in_the_way(x, &op->route);
-	describe(op, what, sizeof(what));
+	describe(x, op, what, sizeof(what));
 	if (!s) {
 		refused(x, i, EEXIST, NULL);
 		return;
@@ -770,8 +774,9 @@ int net_exec(struct net_nl *nl, const struct net_plan *state,
 	     const struct net_change *c, unsigned flags,
 	     enum net_op_result *res, struct diag_list *dl)
 {
-	struct exec x = { .nl = nl, .c = c, .res = res, .dl = dl };
-	bool keep_going = flags & NET_EXEC_KEEP_GOING;
+	struct exec x = { .nl = nl, .c = c, .res = res, .dl = dl,
+			  .undoing = flags & NET_EXEC_UNDO };
+	bool keep_going = x.undoing;
 	size_t i;
 
 	for (i = 0; i < c->n; i++)

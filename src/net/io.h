@@ -40,15 +40,16 @@ enum net_op_result {
 	NET_OP_FAILED,		/* refused; the reason is in dl */
 };
 
-/* Do not stop at the first failed batch (undoing is best effort). */
-#define NET_EXEC_KEEP_GOING 0x1
+/* Undoing a failed apply: best effort, so every operation is tried
+ * whatever befalls the others, and messages say it was the undo. */
+#define NET_EXEC_UNDO 0x1
 
 /* Carries out c's operations in their order, against the kernel that
  * state was observed from: names resolve to indexes through state, links
  * the change creates and, failing both, the kernel. Requests are sent in
  * batches of many (one sendmsg, then every ack), so when one is refused
  * the others of its batch have still been tried; later batches are not
- * sent unless flags has NET_EXEC_KEEP_GOING. res (c->n entries) says
+ * sent unless flags has NET_EXEC_UNDO. res (c->n entries) says
  * what happened to each. Refusals go to dl at the op's config line.
  * 0 when no operation failed, else -1. */
 int net_exec(struct net_nl *nl, const struct net_plan *state,
