@@ -185,24 +185,34 @@ out:
 
 const struct cli_cmd cli_cmd_apply = {
 	.name = "apply",
-	.summary = "load the config's firewall into the kernel, atomically",
+	.summary = "configure the network, then load the firewall",
 	.help =
 	"usage: moat apply [-c FILE] [--dry-run] [--force]\n\n"
-	"Compiles FILE (default " MOAT_DEFAULT_CONFIG ") and replaces the\n"
-	"nftables table inet moat with it in one kernel transaction: either\n"
-	"all of it is in place afterwards or nothing changed. Other tables\n"
-	"are never touched. When the kernel refuses something, the error\n"
-	"names the config line it came from.\n\n"
-	"The table's comment carries a hash of what was compiled; when it\n"
-	"matches, nothing is loaded (\"unchanged\"). Then ip_forwarding is\n"
-	"set as configured. The outcome is kept in STATE_DIR/fw.state\n"
-	"(state_dir in the config, default " DEFAULT_STATE_DIR ") for\n"
+	"Compiles FILE (default " MOAT_DEFAULT_CONFIG ") and makes the\n"
+	"kernel hold it, the network first:\n\n"
+	"Network: reads the links, addresses, moat's routes and rules over\n"
+	"rtnetlink and changes only the difference: MTU and link state,\n"
+	"VLANs, addresses, routes (any table) and policy rules. moat's\n"
+	"routes and rules carry protocol 77; the addresses and VLANs it\n"
+	"creates are recorded in STATE_DIR/net.state; nothing else is ever\n"
+	"changed or removed. When the kernel refuses a change, what this\n"
+	"apply did is undone and the error names the config line. When the\n"
+	"network changes, the kernel checks the firewall before anything is\n"
+	"touched.\n\n"
+	"Firewall: replaces the nftables table inet moat in one kernel\n"
+	"transaction: either all of it is in place afterwards or nothing\n"
+	"changed. Other tables are never touched. The table's comment\n"
+	"carries a hash of what was compiled; when it matches, nothing is\n"
+	"loaded (\"unchanged\"). Then ip_forwarding is set as configured.\n"
+	"The outcome is kept in STATE_DIR/fw.state (state_dir in the config,\n"
+	"default " DEFAULT_STATE_DIR "; $MOAT_STATE_DIR overrides it) for\n"
 	"`moat status`. So that an unchanged file is not even parsed, the\n"
 	"apply is also noted in $MOAT_RUN_DIR (default /run/moat).\n\n"
 	"  -c, --config FILE  the config ('-' reads stdin)\n"
-	"  -n, --dry-run      compile and let the kernel check the ruleset;\n"
-	"                     change nothing\n"
-	"  -f, --force        load even when the hash says it is unchanged\n\n"
+	"  -n, --dry-run      list the network changes and let the kernel\n"
+	"                     check the ruleset; change nothing\n"
+	"  -f, --force        load the firewall even when the hash says it\n"
+	"                     is unchanged\n\n"
 	"Exit status: 0 applied or unchanged, 1 the config has errors or the\n"
 	"kernel refused it (nothing changed), 2 usage error.\n",
 	.run = apply_run,
@@ -385,19 +395,25 @@ static int status_run(int argc, char **argv)
 
 const struct cli_cmd cli_cmd_status = {
 	.name = "status",
-	.summary = "how the firewall in the kernel stands against the config",
+	.summary = "interfaces, routes and firewall against the config",
 	.help =
 	"usage: moat status [-c FILE] [--json]\n\n"
-	"Reads table inet moat from the kernel and compares it with what\n"
-	"FILE (default " MOAT_DEFAULT_CONFIG ") compiles to: whether the\n"
-	"table is there, its chains, rules and sets, the hash installed\n"
-	"against the config's, the last apply and the last error (from\n"
-	"STATE_DIR/fw.state). Overall \"ok\", or \"degraded\" with the\n"
-	"problems: table missing or not moat's, another config installed,\n"
-	"the table changed outside moat, the last apply failed, the config\n"
-	"does not compile.\n\n"
+	"Firewall: reads table inet moat from the kernel and compares it\n"
+	"with what FILE (default " MOAT_DEFAULT_CONFIG ") compiles to:\n"
+	"whether the table is there, its chains, rules and sets, the hash\n"
+	"installed against the config's, the last apply and the last error\n"
+	"(from STATE_DIR/fw.state).\n\n"
+	"Network: each interface the config names (state, operational\n"
+	"state, MTU, bytes received and sent, addresses), moat's routes and\n"
+	"rules, the last apply and error (STATE_DIR/net.state), and whether\n"
+	"the kernel differs from the config.\n\n"
+	"Overall \"ok\", or \"degraded\" with the problems: table missing or\n"
+	"not moat's, another config installed, the table or the network\n"
+	"changed outside moat, the last apply failed, the config does not\n"
+	"compile.\n\n"
 	"  -c, --config FILE  the config\n"
-	"  --json             one JSON object on stdout\n\n"
+	"  --json             one JSON object on stdout (the network under\n"
+	"                     \"net\")\n\n"
 	"Exit status: 0 ok, 1 degraded, 2 usage error.\n",
 	.run = status_run,
 };
