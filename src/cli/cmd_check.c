@@ -6,6 +6,8 @@
 #include "cli/cli.h"
 #include "cli/load.h"
 #include "config/config.h"
+#include "fw/fw.h"
+#include "net/net.h"
 
 static int check_run(int argc, char **argv)
 {
@@ -42,6 +44,21 @@ static int check_run(int argc, char **argv)
 	if (r == MOAT_EXIT_USAGE) {
 		diag_list_free(&dl);
 		return r;
+	}
+	/* what only the compilers see (a route with host bits, two routes
+	 * with one key, a rule the firewall cannot express) is wrong too */
+	if (cfg) {
+		struct fw_plan *fw = fw_compile(cfg, &dl);
+		struct net_plan *net = net_compile(cfg, &dl);
+
+		if (!fw || !net) {
+			cfg_free(cfg);
+			cfg = NULL;
+			r = MOAT_EXIT_BAD;
+		}
+		fw_plan_free(fw);
+		net_plan_free(net);
+		diag_sort(&dl);
 	}
 	if (json) {
 		diag_print_json(&dl, stdout);

@@ -11,6 +11,7 @@
 #include "fw/diff.h"
 #include "fw/fw.h"
 #include "net/apply.h"
+#include "net/net.h"
 
 int cli_compile(const char *path, struct moat_config **cfg,
 		struct fw_plan **plan)
@@ -20,9 +21,16 @@ int cli_compile(const char *path, struct moat_config **cfg,
 
 	*plan = NULL;
 	if (*cfg) {
+		/* the network's errors too, sorted in with the firewall's */
+		struct net_plan *net = net_compile(*cfg, &dl);
+
 		*plan = fw_compile(*cfg, &dl);
-		if (!*plan)
+		if (!*plan || !net) {
+			fw_plan_free(*plan);
+			*plan = NULL;
 			r = MOAT_EXIT_BAD;
+		}
+		net_plan_free(net);
 	}
 	diag_sort(&dl);
 	diag_print(&dl, stderr);
