@@ -441,6 +441,12 @@ static int dump(struct net_nl *nl, struct obs *o, uint16_t type, int family,
 	memcpy(mnl_nlmsg_put_extra_header(nlh, len), hdr, len);
 	o->family = family;
 	r = net_nl_talk(nl, nlh, dump_cb, &d);
+	/* some dumps end in EINTR rather than NLM_F_DUMP_INTR when the
+	 * kernel changed under them */
+	if (r == -EINTR) {
+		o->stale = true;
+		return 0;
+	}
 	/* a kernel without IPv6 has nothing of it to show */
 	if (family == AF_INET6 && (r == -EAFNOSUPPORT || r == -EOPNOTSUPP))
 		return 0;
