@@ -80,7 +80,8 @@ int lab_nodes(const struct lab_ctx *ctx, struct lab_names *out)
 		out->v[out->n++] = xstrdup(node);
 	}
 	closedir(d);
-	qsort(out->v, out->n, sizeof(*out->v), node_order);
+	if (out->n)
+		qsort(out->v, out->n, sizeof(*out->v), node_order);
 	return 0;
 }
 

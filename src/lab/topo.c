@@ -380,9 +380,8 @@ static void build_upstream(struct lab_topo *t, const struct cfg_interface *i)
 		a.len = gw.len;
 	} else if (next_host(&gw, gw.ip & mask_of(gw.len), &a.ip)) {
 		a.set = true;
-		note(t, "%s has no gateway in the config: wan answers at %s; "
-		     "the gateway has no default route", i->o.name,
-		     lab_ip_str(a.ip, s));
+		note(t, "%s has no gateway in the config: wan's side of it "
+		     "is %s", i->o.name, lab_ip_str(a.ip, s));
 	} else {
 		note(t, "%s's subnet /%u has no room for wan's side",
 		     i->o.name, gw.len);

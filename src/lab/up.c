@@ -537,6 +537,8 @@ int lab_up(const struct lab_ctx *ctx, const char *config)
 	u.t = lab_topo_new(cfg);
 	lab_catch_signals();
 	if (build(&u, src, source)) {
+		for (size_t i = 0; i < u.t->nnotes; i++)
+			fprintf(stderr, "note: %s\n", u.t->notes[i]);
 		fprintf(stderr, "moat lab: %s; removing what was built\n",
 			lab_interrupted() ? "interrupted" : "up failed");
 		lab_teardown(ctx, true);
