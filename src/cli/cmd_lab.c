@@ -37,7 +37,8 @@ static int lab_run(int argc, char **argv)
 	int r;
 
 	if (argc < 2)
-		return cli_usage_error(&cli_cmd_lab, "up, status, exec or down?");
+		return cli_usage_error(&cli_cmd_lab, "up, status, exec or "
+				       "down?");
 	if (lab_ctx_init(&ctx) < 0)
 		return MOAT_EXIT_USAGE;
 	r = lab_cmd(&ctx, argc, argv);
@@ -64,14 +65,16 @@ const struct cli_cmd cli_cmd_lab = {
 	"  wan    the internet: the other end of every upstream interface\n"
 	"         (one with gateway, dhcp or zone wan; else the first), at\n"
 	"         the config's gateway address; a web server and a DNS\n"
-	"         server (dnsmasq, every name is it) at " LAB_INTERNET_ADDR ";\n"
+	"         server (dnsmasq, every name is it) at "
+	LAB_INTERNET_ADDR ";\n"
 	"         routes to every LAN subnet through gw, so that only the\n"
 	"         firewall keeps the internet out.\n"
 	"  lanN   a client per other interface, in config order, at the\n"
 	"         target of a port forward into its subnet, else the\n"
 	"         interface's address + 1; default route through gw; a web\n"
 	"         server on port 80 and on each port forwarded to it.\n"
-	"VLANs are left out (they need the kernel's 8021q); so is IPv6.\n\n"
+	"VLANs are left out: they need the kernel's 8021q (without it,\n"
+	"moat apply of a config with VLANs fails in gw too). So is IPv6.\n\n"
 	"up      builds the lab and applies the config in gw (a copy is kept\n"
 	"        in the lab directory; moat's state goes there too, never\n"
 	"        to the config's state_dir). Refuses when a lab is up. If\n"
@@ -97,6 +100,6 @@ const struct cli_cmd cli_cmd_lab = {
 	"that lab. Needs root, iproute2, python3 and dnsmasq.\n\n"
 	"Exit status: 0 done, 1 up failed (nothing is left) or no lab is up\n"
 	"(status), 2 usage error, not root, a tool missing or a lab already\n"
-	"up. exec: COMMAND's status.\n",
+	"up. exec: COMMAND's status (127: COMMAND not found).\n",
 	.run = lab_run,
 };

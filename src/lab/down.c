@@ -52,10 +52,11 @@ static int del_namespaces(const struct lab_ctx *ctx,
 	char ns[64];
 
 	for (size_t i = 0; i < nodes->n; i++) {
+		const char *args[] = { "netns", "del", ns, NULL };
 		struct buf out = BUF_INIT;
 
 		lab_ns_name(ctx->id, nodes->v[i], ns);
-		if (lab_ip(&out, (const char *[]){ "netns", "del", ns, NULL })) {
+		if (lab_ip(&out, args)) {
 			fprintf(stderr, "moat lab: ip netns del %s: %s", ns,
 				out.p ? out.p : "failed\n");
 			fails++;
