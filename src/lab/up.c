@@ -547,8 +547,8 @@ int lab_up(const struct lab_ctx *ctx, const char *config)
 		goto out;
 	}
 	lab_print_nodes(ctx, stdout);
-	printf("\nLook around: moat lab exec %s curl http://" LAB_INTERNET_ADDR
-	       "/\nmoat lab status shows it; moat lab down removes it.\n",
+	printf("Try: moat lab exec %s curl http://" LAB_INTERNET_ADDR
+	       "/ (moat lab down removes it)\n",
 	       u.t->nnodes > 2 ? u.t->nodes[2].name : "wan");
 	r = MOAT_EXIT_OK;
 out:
