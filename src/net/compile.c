@@ -265,10 +265,44 @@ static void route(struct nc *c, const struct cfg_route *cr, uint32_t table)
 		    family == AF_INET6 ? 1024 : 0;
 	r->table = cr->table.set ? (uint32_t)cr->table.v : table;
 	r->type = RTN_UNICAST;
-	r->scope = r->has_gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+	/* the kernel reports every IPv6 route as scope universe */
+	r->scope = r->has_gw || family == AF_INET6 ? RT_SCOPE_UNIVERSE :
+		   RT_SCOPE_LINK;
 	r->protocol = NET_RTPROT_MOAT;
 	r->pos = cr->o.pos;
 	r->what = xasprintf("route \"%s\"", cr->o.name);
+}
+
+static int cmp_route_ix(const void *a, const void *b, void *routes)
+{
+	const struct net_route *base = routes;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int r = net_route_key_cmp(base + i, base + j);
+
+	return r ? r : (i < j ? -1 : i > j);
+}
+
+/* The kernel keeps one route per key: two would fight. Sorted, so that
+ * 10,000 routes cost a sort; the later one is the error. */
+static void duplicate_routes(struct nc *c)
+{
+	const struct net_route *base = c->plan->routes;
+	size_t n = c->plan->nroutes, *ix = xmalloc((n + 1) * sizeof(*ix));
+
+	for (size_t i = 0; i < n; i++)
+		ix[i] = i;
+	qsort_r(ix, n, sizeof(*ix), cmp_route_ix, (void *)base);
+	for (size_t k = 1; k < n; k++) {
+		const struct net_route *a = &base[ix[k - 1]], *b = &base[ix[k]];
+
+		if (!net_route_same_key(a, b))
+			continue;
+		diag_error(c->dl, &b->pos, "%s has the same destination, table "
+			   "and metric as %s (%s:%d)", b->what, a->what,
+			   a->pos.file, a->pos.line);
+		c->bad = -1;
+	}
+	free(ix);
 }
 
 static void routes(struct nc *c)
@@ -278,21 +312,7 @@ static void routes(struct nc *c)
 	CFG_EACH(struct cfg_routing_table, t, c->cfg->routing_tables)
 		CFG_EACH(struct cfg_route, r, t->routes)
 			route(c, r, (uint32_t)t->id.v);
-	/* the kernel keeps one route per key: two would fight */
-	for (size_t i = 0; i < c->plan->nroutes; i++)
-		for (size_t j = 0; j < i; j++) {
-			const struct net_route *a = &c->plan->routes[j];
-			const struct net_route *b = &c->plan->routes[i];
-
-			if (!net_route_same_key(a, b))
-				continue;
-			diag_error(c->dl, &b->pos, "%s has the same "
-				   "destination, table and metric as %s "
-				   "(%s:%d)", b->what, a->what, a->pos.file,
-				   a->pos.line);
-			c->bad = -1;
-			break;
-		}
+	duplicate_routes(c);
 }
 
 static void policy_route(struct nc *c, const struct cfg_policy_route *p,

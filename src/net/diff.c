@@ -1,12 +1,7 @@
 /* From what the kernel holds to what the plan says: the operations, in the
- * order they can run, touching only what is moat's. Pure.
- *
- * Order: set MTU and state (a VLAN needs its parent up); create VLANs;
- * add addresses; remove and
- * replace moat's stale routes, then add the new ones (a route needs its
- * address's subnet); the same for rules; remove stale addresses; remove
- * VLANs last (their addresses and routes went first). Undoing runs the
- * inverses backwards. */
+ * order they can run (see enum net_op_kind), touching only what is
+ * moat's. Pure. Routes are matched through a sorted index, so that
+ * 10,000 of them cost a sort, not 10,000 squared comparisons. */
 #include <arpa/inet.h>
 #include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
@@ -189,8 +184,7 @@ static bool addr_eq(const struct net_addr *a, const struct net_addr *b)
  * refused (IPv4) or would be a second path (IPv6). */
 bool net_route_same_key(const struct net_route *a, const struct net_route *b)
 {
-	return a->family == b->family && a->table == b->table &&
-	       a->metric == b->metric && addr_eq(&a->dst, &b->dst);
+	return net_route_key_cmp(a, b) == 0;
 }
 
 /* A route given without a device gets the one the kernel chose for its
@@ -409,30 +403,68 @@ static void diff_links_del(const struct net_plan *plan,
 	}
 }
 
+int net_route_key_cmp(const struct net_route *a, const struct net_route *b)
+{
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	if (a->table != b->table)
+		return a->table < b->table ? -1 : 1;
+	if (a->metric != b->metric)
+		return a->metric < b->metric ? -1 : 1;
+	if (a->dst.len != b->dst.len)
+		return a->dst.len < b->dst.len ? -1 : 1;
+	return memcmp(a->dst.addr, b->dst.addr, sizeof(a->dst.addr));
+}
+
+static int cmp_route_ptr(const void *a, const void *b)
+{
+	return net_route_key_cmp(*(const struct net_route *const *)a,
+				 *(const struct net_route *const *)b);
+}
+
+/* moat's routes of a state, sorted by key. */
+static const struct net_route **route_index(const struct net_plan *st,
+					    size_t *n)
+{
+	const struct net_route **ix = xmalloc((st->nroutes + 1) * sizeof(*ix));
+
+	*n = 0;
+	for (size_t i = 0; i < st->nroutes; i++)
+		if (st->routes[i].protocol == NET_RTPROT_MOAT)
+			ix[(*n)++] = &st->routes[i];
+	qsort(ix, *n, sizeof(*ix), cmp_route_ptr);
+	return ix;
+}
+
+static const struct net_route *route_find(const struct net_route **ix,
+					  size_t n, const struct net_route *r)
+{
+	const struct net_route **hit = bsearch(&r, ix, n, sizeof(*ix),
+					       cmp_route_ptr);
+
+	return hit ? *hit : NULL;
+}
+
 static void diff_routes(const struct net_plan *plan, const struct net_plan *st,
 			struct net_change *c)
 {
-	/* stale ones first: a changed route may share a key with a new one */
-	for (size_t i = 0; i < st->nroutes; i++) {
-		const struct net_route *k = &st->routes[i];
-		bool keep = false;
+	size_t nk, np;
+	const struct net_route **kix = route_index(st, &nk);
+	const struct net_route **pix;
 
-		if (k->protocol != NET_RTPROT_MOAT)
-			continue;
-		for (size_t j = 0; j < plan->nroutes && !keep; j++)
-			keep = net_route_same_key(k, &plan->routes[j]);
-		if (!keep)
-			op_add(c, NET_OP_ROUTE_DEL, NULL, NULL)->route = *k;
-	}
+	pix = xmalloc((plan->nroutes + 1) * sizeof(*pix));
+	for (np = 0; np < plan->nroutes; np++)
+		pix[np] = &plan->routes[np];
+	qsort(pix, np, sizeof(*pix), cmp_route_ptr);
+	/* stale ones: a key the plan no longer has */
+	for (size_t i = 0; i < nk; i++)
+		if (!route_find(pix, np, kix[i]))
+			op_add(c, NET_OP_ROUTE_DEL, NULL, NULL)->route = *kix[i];
 	for (size_t j = 0; j < plan->nroutes; j++) {
 		const struct net_route *p = &plan->routes[j];
-		const struct net_route *k = NULL;
+		const struct net_route *k = route_find(kix, nk, p);
 		struct net_op *op;
 
-		for (size_t i = 0; i < st->nroutes && !k; i++)
-			if (st->routes[i].protocol == NET_RTPROT_MOAT &&
-			    net_route_same_key(&st->routes[i], p))
-				k = &st->routes[i];
 		if (k && net_route_equal(k, p))
 			continue;
 		op = op_add(c, k ? NET_OP_ROUTE_REPLACE : NET_OP_ROUTE_ADD,
@@ -442,6 +474,8 @@ static void diff_routes(const struct net_plan *plan, const struct net_plan *st,
 		if (k)
 			op->old_route = *k;
 	}
+	free(pix);
+	free(kix);
 }
 
 static void diff_rules(const struct net_plan *plan, const struct net_plan *st,

@@ -152,19 +152,25 @@ bool net_owned_has_link(const struct net_owned *o, const char *name);
 
 /* --- changes ----------------------------------------------------------- */
 
+/* In the order they run: stale routes and rules go before the addresses
+ * they may use; an address whose prefix changes (IPv6 keys addresses
+ * without their prefix) is removed before it is added again; routes are
+ * replaced and added once their addresses are there; VLANs go last, after
+ * everything on them. Undoing runs the inverses backwards, which keeps
+ * the same dependencies. */
 enum net_op_kind {
 	NET_OP_LINK_SET,	/* link.name: mtu/up to link, from old (first:
 				 * a VLAN cannot come up on a parent that is
 				 * down) */
 	NET_OP_LINK_ADD,	/* create a VLAN: link, with its mtu (0:
 				 * the kernel's) and up state */
-	NET_OP_ADDR_ADD,	/* ifname, addr */
 	NET_OP_ROUTE_DEL,	/* route */
+	NET_OP_RULE_DEL,	/* rule */
+	NET_OP_ADDR_DEL,	/* ifname, addr */
+	NET_OP_ADDR_ADD,	/* ifname, addr */
 	NET_OP_ROUTE_REPLACE,	/* route (new), old_route */
 	NET_OP_ROUTE_ADD,	/* route */
-	NET_OP_RULE_DEL,	/* rule */
 	NET_OP_RULE_ADD,	/* rule */
-	NET_OP_ADDR_DEL,	/* ifname, addr */
 	NET_OP_LINK_DEL,	/* link.name */
 };
 
@@ -212,6 +218,8 @@ int net_addr_format(const struct net_addr *a, char *buf, size_t n);
 int net_route_format(const struct net_route *r, char *buf, size_t n);
 int net_rule_format(const struct net_rule *r, char *buf, size_t n);
 bool net_route_same_key(const struct net_route *a, const struct net_route *b);
+/* Orders routes by their kernel key (family, table, metric, prefix). */
+int net_route_key_cmp(const struct net_route *a, const struct net_route *b);
 bool net_route_equal(const struct net_route *a, const struct net_route *b);
 bool net_rule_equal(const struct net_rule *a, const struct net_rule *b);
 

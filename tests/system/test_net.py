@@ -310,3 +310,20 @@ def test_status_shows_interfaces_routes_and_rules(net, moat_bin):
     js = json.loads(net.gw.run(moat_bin, "status", "-c", net.cfg,
                                "--json").stdout)
     assert "net" in js
+
+
+def test_ipv6_device_route_and_prefix_change(net):
+    v6 = BASE + """\
+route "v6" {
+  destination = "2001:db8:5::/48"
+  interface   = "eth0"
+}
+"""
+    net.apply(v6)
+    assert any(k[0] == "2001:db8:5::/48" for k in route_keys(net.gw))
+    # the kernel reports IPv6 routes as scope universe: still unchanged
+    net.cfg.touch()
+    assert "network: unchanged" in net.apply(v6).stdout
+    # IPv6 keys an address without its prefix: a new prefix replaces it
+    net.apply(v6.replace("2001:db8::2/64", "2001:db8::2/56"))
+    assert addrs(net.gw, "eth0") == ["192.0.2.2/24", "2001:db8::2/56"]
