@@ -260,7 +260,7 @@ static void judge(struct status *s)
 		problem(s, "the last apply failed");
 }
 
-static void when(char *out, size_t n, long long t)
+void cli_when(char *out, size_t n, long long t)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
@@ -286,10 +286,10 @@ static void status_text(const struct status *s)
 		printf("  table inet moat: absent\n");
 	printf("  installed: %s\n", s->k.ours ? s->k.hash : "-");
 	printf("  config:    %s\n", s->plan ? s->plan->hash : "-");
-	when(t, sizeof(t), s->st.applied_at);
+	cli_when(t, sizeof(t), s->st.applied_at);
 	printf("  last apply: %s\n", t);
 	if (s->st.failed_at) {
-		when(t, sizeof(t), s->st.failed_at);
+		cli_when(t, sizeof(t), s->st.failed_at);
 		printf("  last error: %s: %s\n", t, s->st.error);
 	} else {
 		printf("  last error: none\n");

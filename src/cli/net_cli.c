@@ -114,17 +114,6 @@ static const char *operstate(uint8_t s)
 	return s < ARRAY_SIZE(names) && names[s] ? names[s] : "?";
 }
 
-static void when(char *out, size_t n, long long t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!t || !localtime_r(&tt, &tm))
-		snprintf(out, n, "never");
-	else
-		strftime(out, n, "%Y-%m-%d %H:%M:%S %z", &tm);
-}
-
 /* The links status reports: the config's, in its order; without a
  * config, all of them. */
 static bool shown(const struct net_plan *plan, const struct net_link *k)
@@ -176,10 +165,10 @@ static void status_text(const struct cli_net_status *s)
 		net_rule_format(&s->state->rules[i], line, sizeof(line));
 		printf("  rule %s\n", line);
 	}
-	when(t, sizeof(t), s->owned.applied_at);
+	cli_when(t, sizeof(t), s->owned.applied_at);
 	printf("  last apply: %s\n", t);
 	if (s->owned.failed_at && s->owned.failed_at >= s->owned.applied_at) {
-		when(t, sizeof(t), s->owned.failed_at);
+		cli_when(t, sizeof(t), s->owned.failed_at);
 		printf("  last error: %s: %s\n", t, s->owned.error);
 	}
 }
