@@ -43,6 +43,9 @@ struct fw_plan;
  * an exit status, with *cfg and *plan set when it is MOAT_EXIT_OK. */
 int cli_compile(const char *path, struct moat_config **cfg,
 		struct fw_plan **plan);
+/* Where moat keeps its state: $MOAT_STATE_DIR, else the config's
+ * state_dir, else /var/lib/moat. cfg may be NULL. */
+const char *cli_state_dir(const struct moat_config *cfg);
 /* A unix time as local "YYYY-MM-DD HH:MM:SS +ZZZZ", "never" for 0. */
 void cli_when(char *out, size_t n, long long t);
 /* Parses `-c FILE` as the only option; returns 0 or an exit status. */

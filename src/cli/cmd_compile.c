@@ -110,9 +110,7 @@ static int net_part(struct moat_config *cfg)
 
 	if (!net)
 		return -1;
-	no.state_dir = getenv("MOAT_STATE_DIR") && *getenv("MOAT_STATE_DIR") ?
-		       getenv("MOAT_STATE_DIR") : cfg->state_dir.v ?
-		       cfg->state_dir.v : "/var/lib/moat";
+	no.state_dir = cli_state_dir(cfg);
 	if (net_apply(net, &no, &out, &change, &dl) == 0) {
 		printf("network:%s\n", change.n ? "" : " no changes");
 		cli_net_print_ops(&change, stdout);

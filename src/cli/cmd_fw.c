@@ -21,7 +21,7 @@
 
 /* $MOAT_STATE_DIR overrides the config's state_dir (the lab runs a
  * config written for a real gateway without touching its state). */
-static const char *state_dir(const struct moat_config *cfg)
+const char *cli_state_dir(const struct moat_config *cfg)
 {
 	const char *env = getenv("MOAT_STATE_DIR");
 
@@ -35,8 +35,7 @@ static const char *state_dir(const struct moat_config *cfg)
  * firewall before anything is touched, so that a refused ruleset does not
  * leave a changed network behind it; and a network the kernel refuses is
  * undone before the firewall is tried. */
-static int apply_all(const char *path, struct fw_apply_opts *o,
-		     struct moat_config *cfg, struct fw_plan *plan,
+static int apply_all(struct fw_apply_opts *o, struct fw_plan *plan,
 		     struct net_plan *net, enum fw_outcome *fout,
 		     struct diag_list *dl)
 {
@@ -48,7 +47,6 @@ static int apply_all(const char *path, struct fw_apply_opts *o,
 	char sum[256];
 	int r = -1;
 
-	(void)cfg;
 	if (net_apply(net, &no, &nout, &change, dl) < 0)
 		goto out;
 	if (o->dry_run) {
@@ -78,7 +76,6 @@ static int apply_all(const char *path, struct fw_apply_opts *o,
 	if (r < 0 && change.n && nout == NET_APPLIED)
 		r = -2;
 out:
-	(void)path;
 	net_change_free(&change);
 	return r;
 }
@@ -123,10 +120,11 @@ static int apply_run(int argc, char **argv)
 				       "'%s'", argv[optind]);
 	have_id = fw_fast_stat(path, &id);
 	if (!o.force && !o.dry_run && have_id &&
-	    fw_fast_unchanged(path, hash, &dl)) {
-		fw_fast_state_dir(path, sdir, sizeof(sdir));
-		if (getenv("MOAT_STATE_DIR") && *getenv("MOAT_STATE_DIR") &&
-		    strcmp(getenv("MOAT_STATE_DIR"), sdir))
+	    fw_fast_unchanged(path, hash, sdir, sizeof(sdir), &dl)) {
+		const char *env = getenv("MOAT_STATE_DIR");
+
+		/* the recorded directory, unless the override names another */
+		if (env && *env && strcmp(env, sdir))
 			sdir[0] = '\0';
 		if (cli_net_unchanged(sdir)) {
 			printf("network: unchanged\n");
@@ -149,9 +147,9 @@ static int apply_run(int argc, char **argv)
 		r = MOAT_EXIT_BAD;
 		goto out;
 	}
-	o.state_dir = state_dir(cfg);
+	o.state_dir = cli_state_dir(cfg);
 	o.genid = &genid;
-	if ((c = apply_all(path, &o, cfg, plan, net, &out, &dl)) < 0) {
+	if ((c = apply_all(&o, plan, net, &out, &dl)) < 0) {
 		diag_sort(&dl);
 		diag_print(&dl, stderr);
 		fprintf(stderr, "moat apply: %s\n", c == -2 ?
@@ -377,9 +375,9 @@ static int status_run(int argc, char **argv)
 	if (!s.kerr)
 		s.kerr = fw_nl_inspect(&nl, &s.k);
 	fw_nl_close(&nl);
-	s.have_state = fw_state_load(state_dir(cfg), &s.st) == 0;
+	s.have_state = fw_state_load(cli_state_dir(cfg), &s.st) == 0;
 	judge(&s);
-	cli_net_status_read(&ns, cfg, state_dir(cfg));
+	cli_net_status_read(&ns, cfg, cli_state_dir(cfg));
 	if (json) {
 		status_json(&s, &ns);
 	} else {

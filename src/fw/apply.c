@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "base/buf.h"
+#include "base/file.h"
 #include "fw/apply.h"
 #include "fw/nl.h"
 
@@ -30,21 +31,6 @@ static const char preamble[] =
 	"table " FW_FAMILY " " FW_TABLE "\n"
 	"delete table " FW_FAMILY " " FW_TABLE "\n";
 #define PREAMBLE_LINES 2
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* --- state ---------------------------------------------------------------- */
 
@@ -89,29 +75,19 @@ int fw_state_load(const char *dir, struct fw_state *st)
 	return 0;
 }
 
-/* Written to a temporary file and renamed: a reader never sees half. */
+/* Written whole or not at all: a reader never sees half. */
 static void state_save(const char *dir, const struct fw_state *st)
 {
-	char *path, *tmp;
-	FILE *f;
+	char *path, *text;
 
 	if (!dir)
 		return;
-	mkdir(dir, 0750);
 	path = state_path(dir);
-	tmp = xasprintf("%s.%d", path, (int)getpid());
-	f = fopen(tmp, "we");
-	if (f) {
-		fprintf(f, "hash=%s\ncontent=%s\ngenid=%lu\n"
-			"applied_at=%lld\nfailed_at=%lld\nerror=%s\n", st->hash,
-			st->content, st->genid, st->applied_at, st->failed_at,
-			st->error);
-		if (fflush(f) == 0 && fsync(fileno(f)) == 0 && fclose(f) == 0)
-			rename(tmp, path);
-		else
-			unlink(tmp);
-	}
-	free(tmp);
+	text = xasprintf("hash=%s\ncontent=%s\ngenid=%lu\napplied_at=%lld\n"
+			 "failed_at=%lld\nerror=%s\n", st->hash, st->content,
+			 st->genid, st->applied_at, st->failed_at, st->error);
+	file_write_atomic(path, text, strlen(text), 0750);
+	free(text);
 	free(path);
 }
 
@@ -161,7 +137,7 @@ static int sysctl_set(const struct fw_sysctl *s, struct diag_list *dl)
 	    cur[strlen(s->value)] == '\n')
 		goto out;	/* already so */
 	if (lseek(fd, 0, SEEK_SET) < 0 ||
-	    (r = write_all(fd, s->value, strlen(s->value))) < 0)
+	    (r = file_write_all(fd, s->value, strlen(s->value))) < 0)
 		r = r ? r : -errno;
 out:
 	if (r < 0)
@@ -190,8 +166,8 @@ static int load(const struct fw_plan *plan, bool dry_run,
 	nft_ctx_buffer_error(nft);
 	nft_ctx_set_dry_run(nft, dry_run);
 	fd = memfd_create("moat.nft", MFD_CLOEXEC);
-	if (fd < 0 || write_all(fd, preamble, sizeof(preamble) - 1) < 0 ||
-	    write_all(fd, plan->script, plan->len) < 0) {
+	if (fd < 0 || file_write_all(fd, preamble, sizeof(preamble) - 1) < 0 ||
+	    file_write_all(fd, plan->script, plan->len) < 0) {
 		diag_error(dl, NULL, "cannot stage the ruleset: %s",
 			   strerror(errno));
 		goto out;
@@ -417,7 +393,8 @@ static void id_text(const struct fw_fast_id *id, char *out, size_t n)
 		 id->v[1], id->v[2], id->v[3], id->v[4], id->v[5], id->v[6]);
 }
 
-bool fw_fast_unchanged(const char *path, char *hash, struct diag_list *dl)
+bool fw_fast_unchanged(const char *path, char *hash, char *state_dir,
+		       size_t n, struct diag_list *dl)
 {
 	char *file = fast_path(path), line[1024], want_id[160] = "";
 	char have_id[160], want_env[65] = "", have_env[65];
@@ -435,6 +412,8 @@ bool fw_fast_unchanged(const char *path, char *hash, struct diag_list *dl)
 	FILE *f;
 
 	hash[0] = '\0';
+	if (n)
+		state_dir[0] = '\0';
 	if (!file || !fw_fast_stat(path, &id)) {
 		free(file);
 		return false;
@@ -476,6 +455,7 @@ bool fw_fast_unchanged(const char *path, char *hash, struct diag_list *dl)
 		}
 	}
 	fclose(f);
+	snprintf(state_dir, n, "%s", state);
 	id_text(&id, have_id, sizeof(have_id));
 	env_key(names, have_env);
 	if (!hash[0] || strcmp(have_id, want_id) || strcmp(have_env, want_env))
@@ -494,53 +474,29 @@ bool fw_fast_unchanged(const char *path, char *hash, struct diag_list *dl)
 	return ok;
 }
 
-void fw_fast_state_dir(const char *path, char *dir, size_t n)
-{
-	char *file = fast_path(path), line[1024];
-	FILE *f = file ? fopen(file, "re") : NULL;
-
-	free(file);
-	if (n)
-		dir[0] = '\0';
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "state=", 6)) {
-			line[strcspn(line, "\n")] = '\0';
-			snprintf(dir, n, "%s", line + 6);
-		}
-	if (f)
-		fclose(f);
-}
-
 void fw_fast_record(const char *path, const struct fw_fast_id *id,
 		    const char *src, size_t len, const struct fw_plan *plan,
 		    const char *state_dir, uint32_t genid)
 {
-	char *file = fast_path(path), *tmp, *names, idt[160], env[65];
-	FILE *f;
+	char *file = fast_path(path), *names, idt[160], env[65];
+	struct buf b = BUF_INIT;
 
 	if (!file)
 		return;
-	mkdir(fast_dir(), 0700);
 	names = env_names(src, len);
 	env_key(names, env);
 	id_text(id, idt, sizeof(idt));
-	tmp = xasprintf("%s.%d", file, (int)getpid());
-	f = fopen(tmp, "we");
-	if (f) {
-		fprintf(f, "file=%s\nnames=%s\nenv=%s\nhash=%s\ngenid=%u\n"
-			"state=%s\n", idt, strlen(names) < 1000 ? names : "",
-			env, plan->hash, genid,
-			state_dir && strlen(state_dir) < 500 &&
-			!strchr(state_dir, '\n') ? state_dir : "");
-		for (size_t i = 0; i < plan->nsysctl; i++)
-			fprintf(f, "sysctl=%s=%s\n", plan->sysctl[i].path,
-				plan->sysctl[i].value);
-		if (fclose(f) == 0 && strlen(names) < 1000)
-			rename(tmp, file);
-		else
-			unlink(tmp);
-	}
+	buf_printf(&b, "file=%s\nnames=%s\nenv=%s\nhash=%s\ngenid=%u\n"
+		   "state=%s\n", idt, names, env, plan->hash, genid,
+		   state_dir && strlen(state_dir) < 500 &&
+		   !strchr(state_dir, '\n') ? state_dir : "");
+	for (size_t i = 0; i < plan->nsysctl; i++)
+		buf_printf(&b, "sysctl=%s=%s\n", plan->sysctl[i].path,
+			   plan->sysctl[i].value);
+	/* names the reader cannot take back whole: no note, the slow path */
+	if (strlen(names) < 1000)
+		file_write_atomic(file, b.p, b.len, 0700);
+	buf_free(&b);
 	free(names);
-	free(tmp);
 	free(file);
 }

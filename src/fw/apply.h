@@ -51,10 +51,10 @@ bool fw_fast_stat(const char *path, struct fw_fast_id *id);
 /* Whether the config at path is exactly what the last successful apply in
  * this network namespace loaded, and the kernel still holds that
  * untouched; then the sysctls are re-asserted and hash is set. The config
- * is not read. */
-bool fw_fast_unchanged(const char *path, char *hash, struct diag_list *dl);
-/* The state_dir the last apply of path recorded (n bytes; "" if none). */
-void fw_fast_state_dir(const char *path, char *dir, size_t n);
+ * is not read. state_dir (n bytes) gets the state directory that apply
+ * recorded ("" when none), whatever the answer. */
+bool fw_fast_unchanged(const char *path, char *hash, char *state_dir,
+		       size_t n, struct diag_list *dl);
 /* Remembers a successful apply of src (the bytes read after id). */
 void fw_fast_record(const char *path, const struct fw_fast_id *id,
 		    const char *src, size_t len, const struct fw_plan *plan,

@@ -51,80 +51,17 @@ int net_state_load(const char *dir, struct net_owned *o,
 	return r;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* mkdir -p, the directories it makes private to root. */
-static int mkdir_p(const char *dir)
-{
-	char *p = xstrdup(dir);
-	int r = 0;
-
-	for (char *s = p + 1; r == 0; s++) {
-		char c = *s;
-
-		if (c && c != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST)
-			r = -errno;
-		*s = c;
-		if (!c)
-			break;
-	}
-	free(p);
-	return r;
-}
-
-/* A crash leaves the old file or the new one, never half of either. */
-static int state_write(const char *dir, const char *text)
-{
-	char *path = state_path(dir), *tmp = xasprintf("%s.XXXXXX", path);
-	int fd = -1, r = mkdir_p(dir);
-
-	if (r == 0 && (fd = mkstemp(tmp)) < 0)
-		r = -errno;
-	if (r == 0)
-		r = write_all(fd, text, strlen(text));
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (fd >= 0 && close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0 && fd >= 0)
-		unlink(tmp);
-	if (r == 0 && (fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		fsync(fd);	/* the rename itself */
-		close(fd);
-	}
-	free(tmp);
-	free(path);
-	return r;
-}
-
 static int state_save(const char *dir, const struct net_owned *o,
 		      struct diag_list *dl)
 {
-	char *text = net_owned_print(o);
-	int r = state_write(dir, text);
+	char *text = net_owned_print(o), *path = state_path(dir);
+	int r = file_write_atomic(path, text, strlen(text), 0700);
 
 	if (r < 0)
 		diag_error(dl, NULL, "cannot write %s/net.state: %s", dir,
 			   strerror(-r));
 	free(text);
+	free(path);
 	return r < 0 ? -1 : 0;
 }
 
@@ -133,7 +70,7 @@ static int state_save(const char *dir, const struct net_owned *o,
 static int state_lock(const char *dir, struct diag_list *dl)
 {
 	char *path = xasprintf("%s/net.lock", dir);
-	int fd = -1, r = mkdir_p(dir);
+	int fd = -1, r = file_mkdir_p(dir, 0700);
 
 	if (r == 0 && (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC,
 				 0600)) < 0)
@@ -170,20 +107,6 @@ static void owned_drop_addr(struct net_owned *o, const char *ifname,
 	o->naddrs = k;
 }
 
-static void owned_add_addr(struct net_owned *o, const char *ifname,
-			   const struct net_addr *a)
-{
-	struct net_owned_addr *oa;
-
-	if (net_owned_has_addr(o, ifname, a))
-		return;
-	o->addrs = xrealloc(o->addrs, (o->naddrs + 1) * sizeof(*o->addrs));
-	oa = &o->addrs[o->naddrs++];
-	memset(oa, 0, sizeof(*oa));
-	snprintf(oa->ifname, sizeof(oa->ifname), "%s", ifname);
-	oa->a = *a;
-}
-
 static void owned_drop_link(struct net_owned *o, const char *name)
 {
 	size_t k = 0;
@@ -193,22 +116,6 @@ static void owned_drop_link(struct net_owned *o, const char *name)
 			o->links[k++] = o->links[i];
 	o->nlinks = k;
 	owned_drop_addr(o, name, NULL);	/* they went with it */
-}
-
-static void owned_add_link(struct net_owned *o, const struct net_link *l)
-{
-	struct net_link *n;
-
-	if (net_owned_has_link(o, l->name))
-		return;
-	o->links = xrealloc(o->links, (o->nlinks + 1) * sizeof(*o->links));
-	n = &o->links[o->nlinks++];
-	memset(n, 0, sizeof(*n));
-	memcpy(n->name, l->name, sizeof(n->name));
-	memcpy(n->parent, l->parent, sizeof(n->parent));
-	n->kind = l->kind;
-	n->vlan_id = l->vlan_id;
-	n->up = -1;
 }
 
 /* An address that was there already is someone else's: moat must never
@@ -228,13 +135,13 @@ static void owned_left(struct net_owned *o, const struct net_op *op)
 {
 	switch (op->kind) {
 	case NET_OP_ADDR_ADD:
-		owned_add_addr(o, op->ifname, &op->addr);
+		net_owned_add_addr(o, op->ifname, &op->addr);
 		break;
 	case NET_OP_ADDR_DEL:
 		owned_drop_addr(o, op->ifname, &op->addr);
 		break;
 	case NET_OP_LINK_ADD:
-		owned_add_link(o, &op->link);
+		net_owned_add_link(o, &op->link);
 		break;
 	case NET_OP_LINK_DEL:
 		owned_drop_link(o, op->link.name);

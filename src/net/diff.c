@@ -225,32 +225,6 @@ static struct net_op *op_add(struct net_change *c, enum net_op_kind kind,
 	return op;
 }
 
-static void own_addr(struct net_owned *o, const char *ifname,
-		     const struct net_addr *a)
-{
-	struct net_owned_addr *oa;
-
-	o->addrs = xrealloc(o->addrs, (o->naddrs + 1) * sizeof(*o->addrs));
-	oa = &o->addrs[o->naddrs++];
-	memset(oa, 0, sizeof(*oa));
-	snprintf(oa->ifname, sizeof(oa->ifname), "%s", ifname);
-	oa->a = *a;
-}
-
-static void own_link(struct net_owned *o, const struct net_link *l)
-{
-	struct net_link *n;
-
-	o->links = xrealloc(o->links, (o->nlinks + 1) * sizeof(*o->links));
-	n = &o->links[o->nlinks++];
-	memset(n, 0, sizeof(*n));
-	memcpy(n->name, l->name, sizeof(n->name));
-	memcpy(n->parent, l->parent, sizeof(n->parent));
-	n->kind = l->kind;
-	n->vlan_id = l->vlan_id;
-	n->up = -1;
-}
-
 static bool link_has_addr(const struct net_link *l, const struct net_addr *a)
 {
 	for (size_t i = 0; l && i < l->naddrs; i++)
@@ -299,7 +273,7 @@ static int diff_links(const struct net_plan *plan, const struct net_plan *st,
 			}
 			op = op_add(c, NET_OP_LINK_ADD, &p->pos, NULL);
 			link_copy(&op->link, p);
-			own_link(&c->owned, p);
+			net_owned_add_link(&c->owned, p);
 			continue;
 		}
 		if (p->kind == NET_LINK_VLAN) {
@@ -314,7 +288,7 @@ static int diff_links(const struct net_plan *plan, const struct net_plan *st,
 				continue;
 			}
 			if (net_owned_has_link(owned, p->name))
-				own_link(&c->owned, p);
+				net_owned_add_link(&c->owned, p);
 		}
 		if ((p->mtu && p->mtu != k->mtu) ||
 		    (p->up >= 0 && p->up != (k->up > 0))) {
@@ -349,14 +323,14 @@ static void diff_addrs_add(const struct net_plan *plan,
 				/* there already: still moat's if it was */
 				if (net_owned_has_addr(owned, p->name,
 						       &p->addrs[j]))
-					own_addr(&c->owned, p->name,
+					net_owned_add_addr(&c->owned, p->name,
 						 &p->addrs[j]);
 				continue;
 			}
 			op = op_add(c, NET_OP_ADDR_ADD, &p->addr_pos[j], NULL);
 			memcpy(op->ifname, p->name, sizeof(op->ifname));
 			op->addr = p->addrs[j];
-			own_addr(&c->owned, p->name, &p->addrs[j]);
+			net_owned_add_addr(&c->owned, p->name, &p->addrs[j]);
 		}
 	}
 }

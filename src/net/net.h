@@ -149,6 +149,10 @@ void net_owned_free(struct net_owned *o);
 bool net_owned_has_addr(const struct net_owned *o, const char *ifname,
 			const struct net_addr *a);
 bool net_owned_has_link(const struct net_owned *o, const char *name);
+/* Record an address or a VLAN (kind, name, parent, id) as moat's; once. */
+void net_owned_add_addr(struct net_owned *o, const char *ifname,
+			const struct net_addr *a);
+void net_owned_add_link(struct net_owned *o, const struct net_link *l);
 
 /* --- changes ----------------------------------------------------------- */
 

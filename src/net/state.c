@@ -117,6 +117,36 @@ bool net_owned_has_link(const struct net_owned *o, const char *name)
 	return false;
 }
 
+void net_owned_add_addr(struct net_owned *o, const char *ifname,
+			const struct net_addr *a)
+{
+	struct net_owned_addr *oa;
+
+	if (net_owned_has_addr(o, ifname, a))
+		return;
+	o->addrs = xrealloc(o->addrs, (o->naddrs + 1) * sizeof(*o->addrs));
+	oa = &o->addrs[o->naddrs++];
+	memset(oa, 0, sizeof(*oa));
+	snprintf(oa->ifname, sizeof(oa->ifname), "%s", ifname);
+	oa->a = *a;
+}
+
+void net_owned_add_link(struct net_owned *o, const struct net_link *l)
+{
+	struct net_link *n;
+
+	if (net_owned_has_link(o, l->name))
+		return;
+	o->links = xrealloc(o->links, (o->nlinks + 1) * sizeof(*o->links));
+	n = &o->links[o->nlinks++];
+	memset(n, 0, sizeof(*n));
+	memcpy(n->name, l->name, sizeof(n->name));
+	memcpy(n->parent, l->parent, sizeof(n->parent));
+	n->kind = l->kind;
+	n->vlan_id = l->vlan_id;
+	n->up = -1;
+}
+
 void net_owned_free(struct net_owned *o)
 {
 	free(o->addrs);
