@@ -153,3 +153,23 @@ void diag_list_free(struct diag_list *dl)
 	free(dl->v);
 	memset(dl, 0, sizeof(*dl));
 }
+
+void diag_first_error(const struct diag_list *dl, size_t from,
+		      const char *fallback, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s", fallback);
+	for (size_t i = from; i < dl->n; i++) {
+		const struct diag *d = &dl->v[i];
+
+		if (d->sev != DIAG_ERROR)
+			continue;
+		if (d->file && d->line > 0)
+			snprintf(buf, n, "%s:%d: %s", d->file, d->line, d->msg);
+		else
+			snprintf(buf, n, "%s", d->msg);
+		break;
+	}
+	for (char *p = buf; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+}

@@ -50,6 +50,11 @@ void diag_addv(struct diag_list *dl, enum diag_sev sev, const struct pos *at,
 #define diag_error(dl, at, ...) diag_add(dl, DIAG_ERROR, at, __VA_ARGS__)
 #define diag_warn(dl, at, ...) diag_add(dl, DIAG_WARNING, at, __VA_ARGS__)
 
+/* The first error at or after index from, on one line ("FILE:LINE: MSG"),
+ * into buf; fallback when there is none. For state files that keep the
+ * reason of a failure. */
+void diag_first_error(const struct diag_list *dl, size_t from,
+		      const char *fallback, char *buf, size_t n);
 /* Sorts by file, line, column, keeping the order of equal positions. */
 void diag_sort(struct diag_list *dl);
 void diag_print(const struct diag_list *dl, FILE *out);

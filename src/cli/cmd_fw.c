@@ -32,51 +32,49 @@ const char *cli_state_dir(const struct moat_config *cfg)
 
 /* The network first: the firewall's rules name the interfaces and
  * addresses it makes. When the network changes, the kernel checks the
- * firewall before anything is touched, so that a refused ruleset does not
- * leave a changed network behind it; and a network the kernel refuses is
- * undone before the firewall is tried. */
+ * firewall between reading the network and changing it, so that a
+ * refused ruleset does not leave a changed network behind it; and a
+ * network the kernel refuses is undone before the firewall is tried.
+ * -1: nothing changed; -2: the network changed, the firewall did not. */
 static int apply_all(struct fw_apply_opts *o, struct fw_plan *plan,
 		     struct net_plan *net, enum fw_outcome *fout,
 		     struct diag_list *dl)
 {
-	struct net_apply_opts no = { .dry_run = true,
+	struct net_apply_opts no = { .dry_run = o->dry_run,
 				     .state_dir = o->state_dir };
 	struct fw_apply_opts check = *o;
-	struct net_change change = { 0 };
-	enum net_outcome nout;
+	enum net_outcome nout = NET_UNCHANGED;
+	struct net_txn t;
 	char sum[256];
 	int r = -1;
 
-	if (net_apply(net, &no, &nout, &change, dl) < 0)
+	if (net_prepare(&t, net, &no, dl) < 0)
 		goto out;
 	if (o->dry_run) {
-		cli_net_print_ops(&change, stdout);
-		cli_net_summary(&change, sum, sizeof(sum));
+		cli_net_print_ops(&t.c, stdout);
+		cli_net_summary(&t.c, sum, sizeof(sum));
 		printf("dry run: network: %s; nothing was changed\n", sum);
 		r = fw_apply(plan, o, fout, dl);
 		goto out;
 	}
-	if (change.n) {
+	if (t.c.n) {
 		check.dry_run = true;
 		check.genid = NULL;
-		if (fw_apply(plan, &check, fout, dl) < 0)
-			goto out;
-		net_change_free(&change);
-		no.dry_run = false;
-		if (net_apply(net, &no, &nout, &change, dl) < 0)
+		if (fw_apply(plan, &check, fout, dl) < 0 ||
+		    net_commit(&t, &nout, dl) < 0)
 			goto out;
 	}
-	cli_net_summary(&change, sum, sizeof(sum));
-	if (nout == NET_UNCHANGED || !change.n)
+	cli_net_summary(&t.c, sum, sizeof(sum));
+	if (nout == NET_UNCHANGED || !t.c.n)
 		printf("network: unchanged (%zu links, %zu routes, %zu "
 		       "rules)\n", net->nlinks, net->nroutes, net->nrules);
 	else
 		printf("network: applied: %s\n", sum);
 	r = fw_apply(plan, o, fout, dl);
-	if (r < 0 && change.n && nout == NET_APPLIED)
+	if (r < 0 && nout == NET_APPLIED)
 		r = -2;
 out:
-	net_change_free(&change);
+	net_txn_free(&t);
 	return r;
 }
 

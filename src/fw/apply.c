@@ -94,29 +94,13 @@ static void state_save(const char *dir, const struct fw_state *st)
 static void note_failure(const struct fw_apply_opts *o, struct diag_list *dl)
 {
 	struct fw_state st;
-	size_t k = 0;
 
 	if (!o->state_dir || o->dry_run)
 		return;
 	fw_state_load(o->state_dir, &st);
 	st.failed_at = (long long)time(NULL);
-	/* the first error, on one line */
-	for (size_t i = 0; i < dl->n; i++)
-		if (dl->v[i].sev == DIAG_ERROR) {
-			k = i;
-			break;
-		}
-	if (dl->n) {
-		if (dl->v[k].file)
-			snprintf(st.error, sizeof(st.error), "%s:%d: %s",
-				 dl->v[k].file, dl->v[k].line, dl->v[k].msg);
-		else
-			snprintf(st.error, sizeof(st.error), "%s",
-				 dl->v[k].msg);
-		for (char *p = st.error; *p; p++)
-			if (*p == '\n')
-				*p = ' ';
-	}
+	diag_first_error(dl, 0, "the apply failed", st.error,
+			 sizeof(st.error));
 	state_save(o->state_dir, &st);
 }
 

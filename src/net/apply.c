@@ -89,35 +89,6 @@ static int state_lock(const char *dir, struct diag_list *dl)
 
 /* --- owned --------------------------------------------------------------- */
 
-static bool addr_same(const struct net_addr *a, const struct net_addr *b)
-{
-	return a->family == b->family && a->len == b->len &&
-	       !memcmp(a->addr, b->addr, sizeof(a->addr));
-}
-
-static void owned_drop_addr(struct net_owned *o, const char *ifname,
-			    const struct net_addr *a)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; i < o->naddrs; i++)
-		if (strcmp(o->addrs[i].ifname, ifname) ||
-		    (a && !addr_same(&o->addrs[i].a, a)))
-			o->addrs[k++] = o->addrs[i];
-	o->naddrs = k;
-}
-
-static void owned_drop_link(struct net_owned *o, const char *name)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; i < o->nlinks; i++)
-		if (strcmp(o->links[i].name, name))
-			o->links[k++] = o->links[i];
-	o->nlinks = k;
-	owned_drop_addr(o, name, NULL);	/* they went with it */
-}
-
 /* An address that was there already is someone else's: moat must never
  * remove it. */
 static void owned_after(struct net_change *c, const enum net_op_result *res)
@@ -125,30 +96,8 @@ static void owned_after(struct net_change *c, const enum net_op_result *res)
 	for (size_t i = 0; i < c->n; i++)
 		if (c->ops[i].kind == NET_OP_ADDR_ADD &&
 		    res[i] == NET_OP_SKIPPED)
-			owned_drop_addr(&c->owned, c->ops[i].ifname,
+			net_owned_drop_addr(&c->owned, c->ops[i].ifname,
 					&c->ops[i].addr);
-}
-
-/* After a failed undo the kernel keeps some of the change: what moat
- * created stays moat's, what it removed is no longer there to own. */
-static void owned_left(struct net_owned *o, const struct net_op *op)
-{
-	switch (op->kind) {
-	case NET_OP_ADDR_ADD:
-		net_owned_add_addr(o, op->ifname, &op->addr);
-		break;
-	case NET_OP_ADDR_DEL:
-		owned_drop_addr(o, op->ifname, &op->addr);
-		break;
-	case NET_OP_LINK_ADD:
-		net_owned_add_link(o, &op->link);
-		break;
-	case NET_OP_LINK_DEL:
-		owned_drop_link(o, op->link.name);
-		break;
-	default:
-		break;		/* routes and rules carry moat's protocol */
-	}
 }
 
 /* --- undo ---------------------------------------------------------------- */
@@ -177,7 +126,7 @@ static int undo(struct net_nl *nl, const struct net_plan *st,
 	r = net_exec(nl, st, &u, NET_EXEC_UNDO, ures, dl);
 	for (size_t k = 0; k < u.n; k++)
 		if (ures[k] != NET_OP_DONE && ures[k] != NET_OP_SKIPPED) {
-			owned_left(owned, &c->ops[from[k]]);
+			net_owned_keep(owned, &c->ops[from[k]]);
 			bad++;
 		}
 	if (r < 0 || bad)
@@ -193,33 +142,13 @@ static int undo(struct net_nl *nl, const struct net_plan *st,
 
 /* --- apply --------------------------------------------------------------- */
 
-/* The first error this apply reported, on one line, for net.state. */
-static void first_error(const struct diag_list *dl, size_t from,
-			char *buf, size_t n)
-{
-	snprintf(buf, n, "the apply failed");
-	for (size_t i = from; i < dl->n; i++) {
-		const struct diag *d = &dl->v[i];
-
-		if (d->sev != DIAG_ERROR)
-			continue;
-		if (d->line > 0)
-			snprintf(buf, n, "%s:%d: %s", d->file, d->line, d->msg);
-		else
-			snprintf(buf, n, "%s", d->msg);
-		break;
-	}
-	for (char *p = buf; *p; p++)
-		if (*p == '\n')
-			*p = ' ';
-}
-
 static void note_failure(const struct net_apply_opts *o,
 			 struct net_owned *owned, size_t from,
 			 struct diag_list *dl)
 {
 	owned->failed_at = (long long)time(NULL);
-	first_error(dl, from, owned->error, sizeof(owned->error));
+	diag_first_error(dl, from, "the apply failed", owned->error,
+			 sizeof(owned->error));
 	state_save(o->state_dir, owned, dl);
 }
 
@@ -327,54 +256,82 @@ int net_read(struct net_plan *state, struct diag_list *dl)
 	return r < 0 ? -1 : 0;
 }
 
+void net_txn_free(struct net_txn *t)
+{
+	net_nl_close(&t->nl);
+	if (t->lock >= 0)
+		close(t->lock);
+	t->lock = -1;
+	net_change_free(&t->c);
+	net_owned_free(&t->owned);
+	net_plan_free(t->st);
+	t->st = NULL;
+}
+
+int net_prepare(struct net_txn *t, const struct net_plan *plan,
+		const struct net_apply_opts *o, struct diag_list *dl)
+{
+	size_t errors = dl->nerrors;
+	int r = -1;
+
+	memset(t, 0, sizeof(*t));
+	t->o = *o;
+	t->lock = -1;
+	t->from = dl->n;
+	t->st = xcalloc(1, sizeof(*t->st));
+	if (o->state_dir && !o->dry_run &&
+	    (t->lock = state_lock(o->state_dir, dl)) < 0)
+		return -1;
+	if (o->state_dir && net_state_load(o->state_dir, &t->owned, dl) < 0)
+		return -1;
+	r = net_nl_open(&t->nl);
+	if (r < 0) {
+		diag_error(dl, NULL, "cannot open a netlink socket: %s (moat "
+			   "needs root or CAP_NET_ADMIN)", strerror(-r));
+		return -1;
+	}
+	r = net_observe(&t->nl, t->st, dl);
+	if (r == 0)
+		r = net_diff(plan, t->st, &t->owned, &t->c, dl);
+	if (r < 0) {
+		/* only this apply's errors, not the caller's earlier ones */
+		if (o->state_dir && !o->dry_run && dl->nerrors > errors)
+			note_failure(&t->o, &t->owned, t->from, dl);
+		return -1;
+	}
+	if (t->c.n == 0 && o->state_dir && !o->dry_run)
+		return record_unchanged(&t->o, t->st, &t->owned, &t->c, dl);
+	return 0;
+}
+
+int net_commit(struct net_txn *t, enum net_outcome *out,
+	       struct diag_list *dl)
+{
+	*out = NET_UNCHANGED;
+	if (t->c.n == 0)
+		return 0;
+	if (t->o.dry_run) {
+		*out = NET_CHECKED;
+		return 0;
+	}
+	return run(&t->nl, &t->o, t->st, &t->c, &t->owned, t->from, out, dl);
+}
+
 int net_apply(const struct net_plan *plan, const struct net_apply_opts *o,
 	      enum net_outcome *out, struct net_change *change,
 	      struct diag_list *dl)
 {
-	struct net_plan *st = xcalloc(1, sizeof(*st));
-	struct net_owned owned = { 0 };
-	struct net_change c = { 0 };
-	size_t from = dl->n;
-	struct net_nl nl = { 0 };
-	int lock = -1, r = -1;
+	struct net_txn t;
+	int r;
 
 	*out = NET_UNCHANGED;
-	if (o->state_dir && !o->dry_run &&
-	    (lock = state_lock(o->state_dir, dl)) < 0)
-		goto out;
-	if (o->state_dir && net_state_load(o->state_dir, &owned, dl) < 0)
-		goto out;
-	r = net_nl_open(&nl);
-	if (r < 0) {
-		diag_error(dl, NULL, "cannot open a netlink socket: %s",
-			   strerror(-r));
-		goto out;
-	}
-	r = net_observe(&nl, st, dl);
+	r = net_prepare(&t, plan, o, dl);
 	if (r == 0)
-		r = net_diff(plan, st, &owned, &c, dl);
-	if (r < 0) {
-		if (o->state_dir && !o->dry_run && dl->nerrors)
-			note_failure(o, &owned, from, dl);
-		r = -1;
-	} else if (c.n == 0) {
-		*out = NET_UNCHANGED;
-		if (o->state_dir && !o->dry_run)
-			r = record_unchanged(o, st, &owned, &c, dl);
-	} else if (o->dry_run) {
-		*out = NET_CHECKED;
-	} else {
-		r = run(&nl, o, st, &c, &owned, from, out, dl);
+		r = net_commit(&t, out, dl);
+	if (change) {
+		*change = t.c;
+		memset(&t.c, 0, sizeof(t.c));
 	}
-out:
-	net_nl_close(&nl);
-	if (lock >= 0)
-		close(lock);
-	if (change)
-		*change = c;
-	else
-		net_change_free(&c);
-	net_owned_free(&owned);
-	net_plan_free(st);
+	net_txn_free(&t);
 	return r < 0 ? -1 : 0;
 }

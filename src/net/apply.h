@@ -9,6 +9,7 @@
 
 #include "base/diag.h"
 #include "net/net.h"
+#include "net/nl.h"
 
 enum net_outcome {
 	NET_APPLIED,		/* the kernel was changed */
@@ -34,6 +35,32 @@ struct net_apply_opts {
 int net_apply(const struct net_plan *plan, const struct net_apply_opts *o,
 	      enum net_outcome *out, struct net_change *change,
 	      struct diag_list *dl);
+
+/* An apply in two steps, so that the caller can check something (the
+ * firewall) between seeing the change and making it, with the kernel
+ * read once and net.state locked throughout. */
+struct net_txn {
+	struct net_apply_opts o;
+	struct net_nl nl;
+	struct net_plan *st;		/* the kernel as read */
+	struct net_owned owned;		/* net.state as read */
+	struct net_change c;		/* the change; after a commit, what
+					 * changed the kernel */
+	size_t from;			/* dl's first diagnostic of it */
+	int lock;
+};
+
+/* Locks net.state (not for a dry run), reads it and the kernel, diffs
+ * against plan into t->c. When there is nothing to change, records that
+ * (clearing a failure noted before). 0, or -1 with dl saying why (and,
+ * unless a dry run, the failure noted in net.state). Free t with
+ * net_txn_free whatever it returns. */
+int net_prepare(struct net_txn *t, const struct net_plan *plan,
+		const struct net_apply_opts *o, struct diag_list *dl);
+/* Carries out t->c as net_apply does (nothing for a dry run). */
+int net_commit(struct net_txn *t, enum net_outcome *out,
+	       struct diag_list *dl);
+void net_txn_free(struct net_txn *t);
 
 /* Reads DIR/net.state into o (zeroed first). An absent file is an empty
  * record; an unreadable or damaged one is an error in dl naming the file

@@ -174,7 +174,7 @@ int net_op_format(const struct net_op *op, char *buf, size_t n)
 
 /* --- comparing ----------------------------------------------------------- */
 
-static bool addr_eq(const struct net_addr *a, const struct net_addr *b)
+bool net_addr_equal(const struct net_addr *a, const struct net_addr *b)
 {
 	return a->family == b->family && a->len == b->len &&
 	       !memcmp(a->addr, b->addr, sizeof(a->addr));
@@ -201,7 +201,7 @@ bool net_rule_equal(const struct net_rule *a, const struct net_rule *b)
 {
 	return a->family == b->family && a->priority == b->priority &&
 	       a->fwmark == b->fwmark && a->fwmask == b->fwmask &&
-	       addr_eq(&a->src, &b->src) && addr_eq(&a->dst, &b->dst) &&
+	       net_addr_equal(&a->src, &b->src) && net_addr_equal(&a->dst, &b->dst) &&
 	       !strcmp(a->iif, b->iif) && !strcmp(a->oif, b->oif) &&
 	       a->action == b->action &&
 	       (a->action != FR_ACT_TO_TBL || a->table == b->table);
@@ -228,7 +228,7 @@ static struct net_op *op_add(struct net_change *c, enum net_op_kind kind,
 static bool link_has_addr(const struct net_link *l, const struct net_addr *a)
 {
 	for (size_t i = 0; l && i < l->naddrs; i++)
-		if (addr_eq(&l->addrs[i], a))
+		if (net_addr_equal(&l->addrs[i], a))
 			return true;
 	return false;
 }

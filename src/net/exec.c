@@ -448,57 +448,53 @@ static int seen_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* Every route of a table, whoever made it, read once per change. */
+/* Every route of a table, whoever made it, read once per change. The
+ * table counts as read only when its whole dump came: a partial list
+ * would be trusted by the next EEXIST. */
 static int seen_load(struct exec *x, int family, uint32_t table)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
 	struct rtmsg *rtm;
+	size_t before = x->nseen;
+	int r;
 
 	for (size_t i = 0; i < x->ntables; i++)
 		if (x->tables[i].family == family &&
 		    x->tables[i].table == table)
 			return 0;
-	xgrow((void **)&x->tables, &x->captables, x->ntables + 1,
-	      sizeof(*x->tables));
-	x->tables[x->ntables].family = family;
-	x->tables[x->ntables++].table = table;
 	nlh = net_nl_msg(x->nl, buf, RTM_GETROUTE, NLM_F_DUMP);
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = (uint8_t)family;
 	mnl_attr_put_u32(nlh, RTA_TABLE, table);
-	return net_nl_talk(x->nl, nlh, seen_cb, x);
+	r = net_nl_talk(x->nl, nlh, seen_cb, x);
+	if (r < 0) {
+		x->nseen = before;
+		return r;
+	}
+	xgrow((void **)&x->tables, &x->captables, x->ntables + 1,
+	      sizeof(*x->tables));
+	x->tables[x->ntables].family = family;
+	x->tables[x->ntables++].table = table;
+	return 0;
 }
 
-/* The route in the way: the kernel's with op's destination, table and
- * metric. */
-static const struct seen_route *in_the_way(struct exec *x,
-					   const struct net_route *r)
+/* The kernel's route with op's key (destination, table, metric), with
+ * its device named, or NULL. */
+static bool in_the_way(struct exec *x, const struct net_route *r,
+		       struct net_route *out)
 {
 	for (size_t i = 0; i < x->nseen; i++) {
-		const struct net_route *k = &x->seen[i].r;
+		const char *dev;
 
-		if (k->family == r->family && k->table == r->table &&
-		    k->metric == r->metric && k->dst.len == r->dst.len &&
-		    !memcmp(k->dst.addr, r->dst.addr, alen(r->family)))
-			return &x->seen[i];
-	}
-	return NULL;
-}
-
-static bool same_route(struct exec *x, const struct seen_route *s,
-		       const struct net_route *r)
-{
-	const struct net_route *k = &s->r;
-	int idx;
-
-	if (k->type != r->type || k->has_gw != r->has_gw ||
-	    (r->has_gw && memcmp(k->gw, r->gw, alen(r->family))))
-		return false;
-	if (!r->dev[0])
+		if (!net_route_same_key(&x->seen[i].r, r))
+			continue;
+		*out = x->seen[i].r;
+		dev = x->seen[i].oif ? name_of(x, x->seen[i].oif) : NULL;
+		snprintf(out->dev, sizeof(out->dev), "%s", dev ? dev : "");
 		return true;
-	idx = ifindex_of(x, r->dev);
-	return idx > 0 && idx == s->oif;
+	}
+	return false;
 }
 
 /* "Creating what exists already is not an error": an identical route
@@ -506,36 +502,33 @@ static bool same_route(struct exec *x, const struct seen_route *s,
 static void route_exists(struct exec *x, size_t i)
 {
 	const struct net_op *op = &x->c->ops[i];
-	const struct seen_route *s = NULL;
+	struct net_route k;
 	char what[400], other[320];
-	const char *dev;
 	int r = seen_load(x, op->route.family, op->route.table);
 
-	if (r == 0)
-		s = in_the_way(x, &op->route);
 	describe(x, op, what, sizeof(what));
-	if (!s) {
+	if (r < 0) {
+		refused(x, i, EEXIST, NULL);
+		diag_error(x->dl, &op->pos, "%s: cannot read the kernel's "
+			   "routes to see what is in the way: %s", what,
+			   strerror(-r));
+		return;
+	}
+	if (!in_the_way(x, &op->route, &k)) {
 		refused(x, i, EEXIST, NULL);
 		return;
 	}
-	if (same_route(x, s, &op->route)) {
+	if (net_route_equal(&k, &op->route)) {
 		diag_warn(x->dl, &op->pos, "%s exists already, not moat's: "
 			  "left as it is", what);
 		x->res[i] = NET_OP_SKIPPED;
 		return;
 	}
-	{
-		struct net_route k = s->r;
-
-		dev = s->oif ? name_of(x, s->oif) : NULL;
-		if (dev)
-			snprintf(k.dev, sizeof(k.dev), "%s", dev);
-		net_route_format(&k, other, sizeof(other));
-	}
+	net_route_format(&k, other, sizeof(other));
 	diag_error(x->dl, &op->pos, "%s: the kernel has another route with "
 		   "this destination and metric (%s, protocol %u), not "
 		   "moat's; moat leaves it alone: remove it or give this "
-		   "route another metric", what, other, s->r.protocol);
+		   "route another metric", what, other, k.protocol);
 	x->res[i] = NET_OP_FAILED;
 	x->failed = true;
 }
@@ -770,13 +763,18 @@ static void exec_free(struct exec *x)
 	free(x->tables);
 }
 
+/* An undo goes on past refusals; an apply stops at the first. */
+static bool go_on(const struct exec *x)
+{
+	return x->undoing || !x->failed;
+}
+
 int net_exec(struct net_nl *nl, const struct net_plan *state,
 	     const struct net_change *c, unsigned flags,
 	     enum net_op_result *res, struct diag_list *dl)
 {
 	struct exec x = { .nl = nl, .c = c, .res = res, .dl = dl,
 			  .undoing = flags & NET_EXEC_UNDO };
-	bool keep_going = x.undoing;
 	size_t i;
 
 	for (i = 0; i < c->n; i++)
@@ -786,21 +784,21 @@ int net_exec(struct net_nl *nl, const struct net_plan *state,
 	x.max_pend = acks_max(nl);
 	x.buf = xmalloc(BATCH_BYTES);
 	x.pend = xcalloc(x.max_pend, sizeof(*x.pend));
-	for (i = 0; i < c->n && (keep_going || !x.failed); i++) {
+	for (i = 0; i < c->n && go_on(&x); i++) {
 		if (c->ops[i].kind == NET_OP_LINK_ADD) {
 			batch_send(&x);
-			if (keep_going || !x.failed)
+			if (go_on(&x))
 				link_add(&x, i);
 			continue;
 		}
 		if (x.len + REQ_MAX > BATCH_BYTES || x.npend == x.max_pend)
 			batch_send(&x);
-		if (keep_going || !x.failed)
+		if (go_on(&x))
 			batch_add(&x, i);
 	}
-	/* unless going on regardless, a problem found before sending
-	 * stops the batch unsent */
-	if (keep_going || !x.failed)
+	/* unless undoing (which goes on regardless), a problem found
+	 * before sending stops the batch unsent */
+	if (go_on(&x))
 		batch_send(&x);
 	exec_free(&x);
 	return x.failed ? -1 : 0;

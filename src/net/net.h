@@ -153,6 +153,15 @@ bool net_owned_has_link(const struct net_owned *o, const char *name);
 void net_owned_add_addr(struct net_owned *o, const char *ifname,
 			const struct net_addr *a);
 void net_owned_add_link(struct net_owned *o, const struct net_link *l);
+/* Forget an address (a NULL: all of ifname's) or a VLAN and its
+ * addresses. */
+void net_owned_drop_addr(struct net_owned *o, const char *ifname,
+			 const struct net_addr *a);
+void net_owned_drop_link(struct net_owned *o, const char *name);
+struct net_op;
+/* op stays done in the kernel (its undo failed): what it created stays
+ * moat's, what it removed is no longer there to own. */
+void net_owned_keep(struct net_owned *o, const struct net_op *op);
 
 /* --- changes ----------------------------------------------------------- */
 
@@ -217,6 +226,7 @@ void net_op_inverse(const struct net_op *op, struct net_op *inv);
  * eth1 metric 10 table 100". Returns the length (snprintf rules). */
 int net_op_format(const struct net_op *op, char *buf, size_t n);
 
+bool net_addr_equal(const struct net_addr *a, const struct net_addr *b);
 /* Formatting helpers (pure). */
 int net_addr_format(const struct net_addr *a, char *buf, size_t n);
 int net_route_format(const struct net_route *r, char *buf, size_t n);

@@ -102,9 +102,7 @@ bool net_owned_has_addr(const struct net_owned *o, const char *ifname,
 {
 	for (size_t i = 0; i < o->naddrs; i++)
 		if (!strcmp(o->addrs[i].ifname, ifname) &&
-		    o->addrs[i].a.family == a->family &&
-		    o->addrs[i].a.len == a->len &&
-		    !memcmp(o->addrs[i].a.addr, a->addr, sizeof(a->addr)))
+		    net_addr_equal(&o->addrs[i].a, a))
 			return true;
 	return false;
 }
@@ -145,6 +143,49 @@ void net_owned_add_link(struct net_owned *o, const struct net_link *l)
 	n->kind = l->kind;
 	n->vlan_id = l->vlan_id;
 	n->up = -1;
+}
+
+void net_owned_drop_addr(struct net_owned *o, const char *ifname,
+			 const struct net_addr *a)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < o->naddrs; i++)
+		if (strcmp(o->addrs[i].ifname, ifname) ||
+		    (a && !net_addr_equal(&o->addrs[i].a, a)))
+			o->addrs[k++] = o->addrs[i];
+	o->naddrs = k;
+}
+
+void net_owned_drop_link(struct net_owned *o, const char *name)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < o->nlinks; i++)
+		if (strcmp(o->links[i].name, name))
+			o->links[k++] = o->links[i];
+	o->nlinks = k;
+	net_owned_drop_addr(o, name, NULL);	/* they went with it */
+}
+
+void net_owned_keep(struct net_owned *o, const struct net_op *op)
+{
+	switch (op->kind) {
+	case NET_OP_ADDR_ADD:
+		net_owned_add_addr(o, op->ifname, &op->addr);
+		break;
+	case NET_OP_ADDR_DEL:
+		net_owned_drop_addr(o, op->ifname, &op->addr);
+		break;
+	case NET_OP_LINK_ADD:
+		net_owned_add_link(o, &op->link);
+		break;
+	case NET_OP_LINK_DEL:
+		net_owned_drop_link(o, op->link.name);
+		break;
+	default:
+		break;		/* routes and rules carry moat's protocol */
+	}
 }
 
 void net_owned_free(struct net_owned *o)

@@ -327,3 +327,47 @@ route "v6" {
     # IPv6 keys an address without its prefix: a new prefix replaces it
     net.apply(v6.replace("2001:db8::2/64", "2001:db8::2/56"))
     assert addrs(net.gw, "eth0") == ["192.0.2.2/24", "2001:db8::2/56"]
+
+
+def test_unchanged_apply_after_a_failure_clears_it(net, moat_bin):
+    net.apply(BASE)
+    bad = BASE + """\
+route "unreachable" {
+  destination = "10.50.0.0/16"
+  gateway     = "203.0.113.99"
+}
+"""
+    assert net.apply(bad, check=False).returncode == 1
+    st = json.loads(net.gw.run(moat_bin, "status", "-c", net.cfg, "--json",
+                               check=False).stdout)
+    assert st["net"]["last_error"] is not None
+    # the kernel was put back, so this apply has nothing to change: it
+    # must still say that the last apply (this one) went well
+    assert "network: unchanged" in net.apply(BASE).stdout
+    st = json.loads(net.gw.run(moat_bin, "status", "-c", net.cfg, "--json",
+                               check=False).stdout)
+    assert st["net"]["last_error"] is None
+    assert "the last apply failed" not in st["net"]["problems"]
+
+
+def test_routes_of_someone_else_in_the_way(net):
+    net.gw.run("ip", "link", "set", "eth0", "up")
+    net.gw.run("ip", "addr", "add", "192.0.2.2/24", "dev", "eth0")
+    net.gw.run("ip", "route", "add", "10.9.0.0/16", "via", UP, "metric",
+               "10", "proto", "static")
+    # identical to the config's: left as it is, with a warning
+    r = net.apply(BASE + ROUTES)
+    assert "exists already, not moat's: left as it is" in r.stderr
+    got = ipj(net.gw, "route", "show", "10.9.0.0/16")
+    assert len(got) == 1 and got[0]["protocol"] == "static"
+    # another gateway with the same key: a located error, nothing changed
+    net.gw.run("ip", "route", "replace", "10.9.0.0/16", "via", "192.0.2.3",
+               "metric", "10", "proto", "static")
+    net.cfg.touch()
+    before = snapshot(net.gw)
+    r = net.apply(BASE + ROUTES, check=False)
+    after = snapshot(net.gw)
+    assert r.returncode == 1
+    line = (BASE + ROUTES).splitlines().index('route "office" {') + 1
+    assert f"moat.hcl:{line}:" in r.stderr and "not moat's" in r.stderr
+    assert before[1:] == after[1:]
