@@ -40,7 +40,7 @@ static int check_run(int argc, char **argv)
 		return cli_usage_error(&cli_cmd_check, "unexpected argument "
 				       "'%s' (the file goes after -c)",
 				       argv[optind]);
-	r = cli_load_config(path, strict, &cfg, &dl);
+	r = cli_load_config(path, strict, &cfg, &dl, NULL);
 	if (r == MOAT_EXIT_USAGE) {
 		diag_list_free(&dl);
 		return r;

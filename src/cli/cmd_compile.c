@@ -17,7 +17,7 @@ int cli_compile(const char *path, struct moat_config **cfg,
 		struct fw_plan **plan)
 {
 	struct diag_list dl = { 0 };
-	int r = cli_load_config(path, false, cfg, &dl);
+	int r = cli_load_config(path, false, cfg, &dl, NULL);
 
 	*plan = NULL;
 	if (*cfg) {

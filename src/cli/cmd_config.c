@@ -64,7 +64,7 @@ static int config_print(int argc, char **argv)
 	if (optind != argc)
 		return cli_usage_error(&cli_cmd_config,
 				       "print takes no arguments besides -c FILE");
-	r = cli_load_config(path, false, &cfg, NULL);
+	r = cli_load_config(path, false, &cfg, NULL, NULL);
 	if (r)
 		return r;
 	text = cfg_print(cfg);

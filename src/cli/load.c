@@ -28,7 +28,7 @@ int cli_read_config(const char *path, char **src, size_t *len)
 }
 
 int cli_load_config(const char *path, bool strict, struct moat_config **cfg,
-		    struct diag_list *out)
+		    struct diag_list *out, char **src_out)
 {
 	struct diag_list own = { 0 };
 	struct diag_list *dl = out ? out : &own;
@@ -37,11 +37,16 @@ int cli_load_config(const char *path, bool strict, struct moat_config **cfg,
 	int r;
 
 	*cfg = NULL;
+	if (src_out)
+		*src_out = NULL;
 	r = cli_read_config(path, &src, &len);
 	if (r)
 		return r;
 	*cfg = cfg_load(path, src, len, NULL, strict, dl);
-	free(src);
+	if (src_out && *cfg)
+		*src_out = src;
+	else
+		free(src);
 	diag_sort(dl);
 	if (!out) {
 		diag_print(dl, stderr);

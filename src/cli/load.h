@@ -14,8 +14,9 @@ int cli_read_config(const char *path, char **src, size_t *len);
 /* Reads, parses and validates path. Prints the diagnostics (unless dl is
  * given, which then receives them). Returns MOAT_EXIT_OK with *cfg set, or
  * MOAT_EXIT_BAD when there are errors, MOAT_EXIT_USAGE when the file cannot
- * be read. */
+ * be read. With src, *src is the text read (malloc'd, NUL-terminated) on
+ * MOAT_EXIT_OK, else NULL. */
 int cli_load_config(const char *path, bool strict, struct moat_config **cfg,
-		    struct diag_list *dl);
+		    struct diag_list *dl, char **src);
 
 #endif

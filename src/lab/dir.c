@@ -76,7 +76,8 @@ int lab_nodes(const struct lab_ctx *ctx, struct lab_names *out)
 	while ((e = readdir(d))) {
 		if (!lab_ns_node(ctx->id, e->d_name, node))
 			continue;
-		out->v = xrealloc(out->v, (out->n + 1) * sizeof(*out->v));
+		xgrow((void **)&out->v, &out->cap, out->n + 1,
+		      sizeof(*out->v));
 		out->v[out->n++] = xstrdup(node);
 	}
 	closedir(d);
@@ -93,8 +94,7 @@ void lab_names_free(struct lab_names *n)
 	memset(n, 0, sizeof(*n));
 }
 
-int lab_procs_read(const struct lab_ctx *ctx, struct lab_proc **v,
-		   size_t *n)
+int lab_procs_read(const struct lab_ctx *ctx, struct lab_procs *l)
 {
 	char *path = lab_path(ctx, "procs"), *text, *line, *save = NULL;
 	size_t len;
@@ -108,50 +108,42 @@ int lab_procs_read(const struct lab_ctx *ctx, struct lab_proc **v,
 	     line = strtok_r(NULL, "\n", &save)) {
 		struct lab_proc p;
 
-		if (!lab_proc_parse(line, &p))
-			continue;
-		*v = xrealloc(*v, (*n + 1) * sizeof(**v));
-		(*v)[(*n)++] = p;
+		if (lab_proc_parse(line, &p))
+			lab_procs_push(l, &p);
 	}
 	free(text);
 	return 0;
 }
 
-int lab_procs_add(const struct lab_ctx *ctx, const struct lab_proc *p)
+/* Writes text to LABDIR/name, opened with how (O_APPEND or O_TRUNC). */
+static int write_text(const struct lab_ctx *ctx, const char *name,
+		      const char *text, int how)
 {
-	char *path = lab_path(ctx, "procs"), line[128];
-	int fd, r = 0;
-	size_t n;
+	char *path = lab_path(ctx, name);
+	int fd, r;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | how, 0640);
 	free(path);
 	if (fd < 0)
 		return -errno;
-	lab_proc_format(p, line);
-	n = strlen(line);
-	if (write(fd, line, n) != (ssize_t)n)
-		r = -EIO;
+	r = file_write_all(fd, text, strlen(text));
 	if (close(fd) < 0 && !r)
 		r = -errno;
 	return r;
 }
 
+int lab_procs_add(const struct lab_ctx *ctx, const struct lab_proc *p)
+{
+	char line[128];
+
+	lab_proc_format(p, line);
+	return write_text(ctx, "procs", line, O_APPEND);
+}
+
 int lab_write_file(const struct lab_ctx *ctx, const char *name,
 		   const char *text)
 {
-	char *path = lab_path(ctx, name);
-	size_t n = strlen(text);
-	int fd, r = 0;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	free(path);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, text, n) != (ssize_t)n)
-		r = -EIO;
-	if (close(fd) < 0 && !r)
-		r = -errno;
-	return r;
+	return write_text(ctx, name, text, O_TRUNC);
 }
 
 char *lab_read_file(const struct lab_ctx *ctx, const char *name)

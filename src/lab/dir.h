@@ -8,8 +8,11 @@
 
 struct lab_names {
 	char **v;
-	size_t n;
+	size_t n, cap;
 };
+
+/* The config's copy in LABDIR, which gw's moat reads. */
+#define LAB_CONFIG "moat.hcl"
 
 /* LABDIR/name, malloc'd. */
 char *lab_path(const struct lab_ctx *ctx, const char *name);
@@ -17,11 +20,13 @@ char *lab_path(const struct lab_ctx *ctx, const char *name);
 int lab_nodes(const struct lab_ctx *ctx, struct lab_names *out);
 void lab_names_free(struct lab_names *n);
 
-/* The processes recorded in LABDIR/procs (none when it is missing). */
-int lab_procs_read(const struct lab_ctx *ctx, struct lab_proc **v,
-		   size_t *n);
+/* The processes recorded in LABDIR/procs (none when it is missing),
+ * appended to l. */
+int lab_procs_read(const struct lab_ctx *ctx, struct lab_procs *l);
+/* Records p in LABDIR/procs. */
 int lab_procs_add(const struct lab_ctx *ctx, const struct lab_proc *p);
 
+/* Replaces LABDIR/name with text. 0 or -errno. */
 int lab_write_file(const struct lab_ctx *ctx, const char *name,
 		   const char *text);
 /* LABDIR/name's text, or NULL. */

@@ -10,39 +10,40 @@
 #include <unistd.h>
 
 #include "base/buf.h"
-#include "base/util.h"
 #include "cli/cli.h"
 #include "lab/dir.h"
 #include "lab/run.h"
 
-static void add_proc(struct lab_proc **v, size_t *n, const struct lab_proc *p)
+static void add_proc(struct lab_procs *l, const struct lab_proc *p)
 {
-	for (size_t i = 0; i < *n; i++)
-		if ((*v)[i].pid == p->pid)
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].pid == p->pid)
 			return;
-	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
-	(*v)[(*n)++] = *p;
+	lab_procs_push(l, p);
 }
 
-/* Everything to stop: what ip finds in the namespaces, and what the lab
- * recorded that is still the process it started (a namespace deleted by
- * hand no longer lists its processes). Never this process. */
+/* Everything to stop: what ip finds in the namespaces (alive: their
+ * /proc/PID/stat was just read), and what the lab recorded that is still
+ * the process it started (a namespace deleted by hand no longer lists its
+ * processes). Never this process. */
 static void collect(const struct lab_ctx *ctx, const struct lab_names *nodes,
-		    struct lab_proc **v, size_t *n)
+		    struct lab_procs *out)
 {
-	struct lab_proc *found = NULL;
-	size_t nfound = 0;
+	struct lab_procs found = { 0 };
+	size_t in_ns;
 	char ns[64];
 
 	for (size_t i = 0; i < nodes->n; i++) {
 		lab_ns_name(ctx->id, nodes->v[i], ns);
-		lab_ns_pids(ns, &found, &nfound);
+		lab_ns_pids(ns, &found);
 	}
-	lab_procs_read(ctx, &found, &nfound);
-	for (size_t i = 0; i < nfound; i++)
-		if (found[i].pid != getpid() && lab_proc_alive(&found[i]))
-			add_proc(v, n, &found[i]);
-	free(found);
+	in_ns = found.n;
+	lab_procs_read(ctx, &found);
+	for (size_t i = 0; i < found.n; i++)
+		if (found.v[i].pid != getpid() &&
+		    (i < in_ns || lab_proc_alive(&found.v[i])))
+			add_proc(out, &found.v[i]);
+	lab_procs_free(&found);
 }
 
 static int del_namespaces(const struct lab_ctx *ctx,
@@ -69,8 +70,8 @@ static int del_namespaces(const struct lab_ctx *ctx,
 int lab_teardown(const struct lab_ctx *ctx, bool quiet)
 {
 	struct lab_names nodes;
-	struct lab_proc *procs = NULL;
-	size_t nprocs = 0, left;
+	struct lab_procs procs = { 0 };
+	size_t left;
 	int fails, r;
 	char ns[64];
 
@@ -79,8 +80,8 @@ int lab_teardown(const struct lab_ctx *ctx, bool quiet)
 			strerror(-r));
 		return -1;
 	}
-	collect(ctx, &nodes, &procs, &nprocs);
-	left = lab_procs_stop(procs, nprocs);
+	collect(ctx, &nodes, &procs);
+	left = lab_procs_stop(&procs);
 	if (left)
 		fprintf(stderr, "moat lab: %zu processes did not stop\n", left);
 	fails = del_namespaces(ctx, &nodes);
@@ -92,13 +93,13 @@ int lab_teardown(const struct lab_ctx *ctx, bool quiet)
 	if (!quiet && nodes.n) {
 		lab_ns_name(ctx->id, "", ns);
 		printf("moat lab: removed %zu namespaces (%s*) and stopped "
-		       "%zu processes\n", nodes.n, ns, nprocs - left);
+		       "%zu processes\n", nodes.n, ns, procs.n - left);
 	} else if (!quiet) {
-		printf("moat lab: no lab was up%s\n", nprocs ?
+		printf("moat lab: no lab was up%s\n", procs.n ?
 		       "; stopped what it had left running" : "");
 	}
 	lab_names_free(&nodes);
-	free(procs);
+	lab_procs_free(&procs);
 	return left || fails ? -1 : 0;
 }
 

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "base/util.h"
 #include "cli/cli.h"
 #include "lab/dir.h"
 #include "lab/lab.h"
@@ -34,16 +33,15 @@ static void no_such_node(const struct lab_names *nodes, const char *node)
 	fputc('\n', stderr);
 }
 
-/* In gw, moat commands find the lab's state as the lab's moat left it. */
+/* In gw, moat commands find the lab's state as the lab's moat left it.
+ * The strings become the environment's (putenv). */
 static void gw_env(const struct lab_ctx *ctx)
 {
-	char *state = xasprintf("%s/state", ctx->dir);
-	char *run = xasprintf("%s/run", ctx->dir);
+	char *env[3];
 
-	setenv("MOAT_STATE_DIR", state, 1);
-	setenv("MOAT_RUN_DIR", run, 1);
-	free(state);
-	free(run);
+	lab_gw_env(ctx, env);
+	for (size_t i = 0; env[i]; i++)
+		putenv(env[i]);
 }
 
 int lab_exec(const struct lab_ctx *ctx, const char *node, char **argv)

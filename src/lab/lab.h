@@ -5,8 +5,9 @@
  *
  * The topology is decided from a config by pure code (topo.c), and the
  * text moat reads back from ip and /proc is parsed by pure code (text.c);
- * only up.c, down.c, status.c and run.c touch the system, and never the
- * host's own network: every link is made inside a moat-lab-* namespace. */
+ * only the commands (up.c, down.c, status.c, exec.c) and their helpers
+ * (run.c, dir.c) touch the system, and never the host's own network:
+ * every link is made inside a moat-lab-* namespace. */
 #ifndef MOAT_LAB_LAB_H
 #define MOAT_LAB_LAB_H
 
@@ -20,7 +21,6 @@ struct moat_config;
 #define LAB_NAMSIZ 16		/* node and interface names (IFNAMSIZ) */
 /* The internet's web and DNS server, on wan's loopback. */
 #define LAB_INTERNET_ADDR "198.51.100.10"
-#define LAB_INTERNET_IP 0xc633640au
 /* MOAT_LAB_ID: at most this many of [a-z0-9] (tests run beside a lab). */
 #define LAB_ID_MAX 8
 
@@ -42,16 +42,15 @@ enum lab_kind {
  * and a builder in topo.c. */
 struct lab_kind_info {
 	const char *name;	/* "gw", "wan"; clients are numbered lan1.. */
-	const char *role;	/* for humans */
+	const char *role;	/* for humans, where a node has no about */
 };
 extern const struct lab_kind_info lab_kinds[LAB_KIND_MAX];
 
+/* gw's interfaces are configured by moat apply, not by the lab: their
+ * addr is the config's, shown but never added with ip. */
 struct lab_iface {
 	char name[LAB_NAMSIZ];
 	struct lab_addr addr;	/* !set: none */
-	/* gw's interfaces are configured by moat apply, not by the lab:
-	 * addr is then the config's, shown but never added with ip */
-	bool by_moat;
 };
 
 struct lab_route {
@@ -75,13 +74,13 @@ struct lab_service {
 struct lab_node {
 	enum lab_kind kind;
 	char name[LAB_NAMSIZ];	/* "gw", "wan", "lan1" */
-	char *about;		/* "on eth1 (zone lan)" */
+	char *about;		/* "on eth1 (zone lan)"; NULL: the role */
 	struct lab_iface *ifaces;	/* lo is listed when it has addresses */
-	size_t nifaces;
+	size_t nifaces, capifaces;
 	struct lab_route *routes;
-	size_t nroutes;
+	size_t nroutes, caproutes;
 	struct lab_service *svcs;
-	size_t nsvcs;
+	size_t nsvcs, capsvcs;
 };
 
 /* A veth pair, made inside node a with its peer created in node b. */
@@ -92,12 +91,12 @@ struct lab_link {
 };
 
 struct lab_topo {
-	struct lab_node *nodes;	/* nodes[0] is gw, nodes[1] wan */
-	size_t nnodes;
+	struct lab_node *nodes;	/* gw, wan, then the clients */
+	size_t nnodes, capnodes;
 	struct lab_link *links;
-	size_t nlinks;
+	size_t nlinks, caplinks;
 	char **notes;		/* what the lab leaves out, and why */
-	size_t nnotes;
+	size_t nnotes, capnotes;
 };
 
 /* Decides the lab for cfg (validated by cfg_load). Pure; never fails:
@@ -106,6 +105,9 @@ struct lab_topo *lab_topo_new(const struct moat_config *cfg);
 void lab_topo_free(struct lab_topo *t);
 const struct lab_node *lab_topo_node(const struct lab_topo *t,
 				     const char *name);
+/* The first node of kind, or NULL. */
+const struct lab_node *lab_topo_first(const struct lab_topo *t,
+				      enum lab_kind kind);
 
 /* "a.b.c.d" or "a.b.c.d/len" (with_len) into buf of at least 19 bytes. */
 char *lab_addr_str(const struct lab_addr *a, bool with_len, char *buf);
@@ -121,7 +123,7 @@ void lab_ns_name(const char *id, const char *node, char *buf);
  * moat-lab-t1-gw is lab t1's, never the default lab's node "t1-gw". */
 bool lab_ns_node(const char *id, const char *ns, char *node);
 
-/* Whether /proc/PID/net/tcp (or udp, udp) text has a socket listening
+/* Whether /proc/PID/net/{tcp,tcp6,udp,udp6} text has a socket listening
  * on port (TCP LISTEN; for UDP, any bound socket). */
 bool lab_proc_net_listening(const char *text, uint16_t port, bool udp);
 /* State and start time (clock ticks since boot) from /proc/PID/stat. */
@@ -138,6 +140,14 @@ struct lab_proc {
 /* One line, newline included, into buf (128 bytes). */
 void lab_proc_format(const struct lab_proc *p, char *buf);
 bool lab_proc_parse(const char *line, struct lab_proc *p);
+
+/* A growing list of them. */
+struct lab_procs {
+	struct lab_proc *v;
+	size_t n, cap;
+};
+void lab_procs_push(struct lab_procs *l, const struct lab_proc *p);
+void lab_procs_free(struct lab_procs *l);
 
 /* `ip -br addr` output as "eth0 10.0.0.2/24, lo 198.51.100.10/32":
  * links that are down say so, loopback's 127.0.0.1 and ::1 and link-local

@@ -18,6 +18,7 @@
 
 #include "base/file.h"
 #include "base/util.h"
+#include "lab/dir.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -283,9 +284,8 @@ bool lab_pid_info(int pid, char *state, unsigned long long *starttime)
 	return ok;
 }
 
-/* Alive: it exists, is not a zombie and, when we know when it started,
- * is the one that started then. Our own zombies are reaped on the way. */
-static bool alive(const struct lab_proc *p)
+/* Our own zombies are reaped on the way. */
+bool lab_proc_alive(const struct lab_proc *p)
 {
 	unsigned long long start;
 	char state;
@@ -297,43 +297,38 @@ static bool alive(const struct lab_proc *p)
 	return !p->starttime || start == p->starttime;
 }
 
-bool lab_proc_alive(const struct lab_proc *p)
-{
-	return alive(p);
-}
-
 /* Waits up to ms for every process to be gone; how many are left. */
-static size_t wait_gone(const struct lab_proc *v, size_t n, long ms)
+static size_t wait_gone(const struct lab_procs *l, long ms)
 {
 	size_t left;
 
 	for (long t = 0;; t += 20) {
 		left = 0;
-		for (size_t i = 0; i < n; i++)
-			left += alive(&v[i]);
+		for (size_t i = 0; i < l->n; i++)
+			left += lab_proc_alive(&l->v[i]);
 		if (!left || t >= ms)
 			return left;
 		lab_sleep_ms(20);
 	}
 }
 
-static void signal_all(const struct lab_proc *v, size_t n, int sig)
+static void signal_all(const struct lab_procs *l, int sig)
 {
-	for (size_t i = 0; i < n; i++)
-		if (alive(&v[i]))
-			kill(v[i].pid, sig);
+	for (size_t i = 0; i < l->n; i++)
+		if (lab_proc_alive(&l->v[i]))
+			kill(l->v[i].pid, sig);
 }
 
-size_t lab_procs_stop(const struct lab_proc *v, size_t n)
+size_t lab_procs_stop(const struct lab_procs *l)
 {
-	signal_all(v, n, SIGTERM);
-	if (!wait_gone(v, n, 2000))
+	signal_all(l, SIGTERM);
+	if (!wait_gone(l, 2000))
 		return 0;
-	signal_all(v, n, SIGKILL);
-	return wait_gone(v, n, 3000);
+	signal_all(l, SIGKILL);
+	return wait_gone(l, 3000);
 }
 
-int lab_ns_pids(const char *ns, struct lab_proc **v, size_t *n)
+int lab_ns_pids(const char *ns, struct lab_procs *l)
 {
 	struct buf out = BUF_INIT;
 	char *line, *save = NULL;
@@ -349,11 +344,34 @@ int lab_ns_pids(const char *ns, struct lab_proc **v, size_t *n)
 		struct lab_proc p = { .pid = atoi(line) };
 		char state;
 
-		if (p.pid <= 0 || !lab_pid_info(p.pid, &state, &p.starttime))
+		if (p.pid <= 0 || !lab_pid_info(p.pid, &state, &p.starttime) ||
+		    state == 'Z')
 			continue;
-		*v = xrealloc(*v, (*n + 1) * sizeof(**v));
-		(*v)[(*n)++] = p;
+		lab_procs_push(l, &p);
 	}
 	buf_free(&out);
 	return 0;
+}
+
+void lab_gw_env(const struct lab_ctx *ctx, char *env[3])
+{
+	env[0] = xasprintf("MOAT_STATE_DIR=%s/state", ctx->dir);
+	env[1] = xasprintf("MOAT_RUN_DIR=%s/run", ctx->dir);
+	env[2] = NULL;
+}
+
+int lab_gw_moat(const struct lab_ctx *ctx, const char *sub, struct buf *out)
+{
+	char *cfg = lab_path(ctx, LAB_CONFIG), *env[3], ns[64];
+	char *argv[] = { "/proc/self/exe", (char *)sub, "-c", cfg, NULL };
+	struct lab_cmd c = { argv, ns, (const char *const *)env };
+	int r;
+
+	lab_gw_env(ctx, env);
+	lab_ns_name(ctx->id, lab_kinds[LAB_GW].name, ns);
+	r = lab_run(&c, out);
+	free(env[0]);
+	free(env[1]);
+	free(cfg);
+	return r;
 }

@@ -46,11 +46,20 @@ int lab_etc_enter(const char *etc_dir);
 
 /* Reads /proc/PID/stat. */
 bool lab_pid_info(int pid, char *state, unsigned long long *starttime);
+/* Whether p exists, is not a zombie and, when its start time is known,
+ * is the process that started then. */
 bool lab_proc_alive(const struct lab_proc *p);
-/* The processes inside namespace ns, appended to *v. */
-int lab_ns_pids(const char *ns, struct lab_proc **v, size_t *n);
+/* The live processes inside namespace ns, appended to l. */
+int lab_ns_pids(const char *ns, struct lab_procs *l);
 /* SIGTERM, up to 2 s, then SIGKILL; returns how many are still there. */
-size_t lab_procs_stop(const struct lab_proc *v, size_t n);
+size_t lab_procs_stop(const struct lab_procs *l);
+
+/* moat's environment in gw: MOAT_STATE_DIR and MOAT_RUN_DIR in the lab
+ * directory (never the config's state_dir), as "NAME=VALUE" strings
+ * (malloc'd) and a NULL. */
+void lab_gw_env(const struct lab_ctx *ctx, char *env[3]);
+/* `moat SUB -c LABDIR/moat.hcl` in gw with that environment; as lab_run. */
+int lab_gw_moat(const struct lab_ctx *ctx, const char *sub, struct buf *out);
 
 /* SIGINT, SIGTERM and SIGHUP set a flag lab_interrupted() returns. */
 void lab_catch_signals(void);

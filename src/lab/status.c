@@ -75,32 +75,32 @@ static void proc_name(int pid, struct buf *b)
 
 /* What runs in the node: the lab's servers by name (those that died
  * say so), anything else by command and PID. */
-static void node_procs(const struct lab_proc *rec, size_t nrec,
-		       const char *node, const char *ns, struct buf *b)
+static void node_procs(const struct lab_procs *rec, const char *node,
+		       const char *ns, struct buf *b)
 {
-	struct lab_proc *in = NULL;
-	size_t nin = 0;
+	struct lab_procs in = { 0 };
 
-	lab_ns_pids(ns, &in, &nin);
-	for (size_t i = 0; i < nrec; i++)
-		if (!strcmp(rec[i].node, node))
-			buf_printf(b, " %s%s", rec[i].what,
-				   lab_proc_alive(&rec[i]) ? "" : " (exited)");
-	for (size_t i = 0; i < nin; i++) {
+	lab_ns_pids(ns, &in);
+	for (size_t i = 0; i < rec->n; i++)
+		if (!strcmp(rec->v[i].node, node))
+			buf_printf(b, " %s%s", rec->v[i].what,
+				   lab_proc_alive(&rec->v[i]) ? "" :
+				   " (exited)");
+	for (size_t i = 0; i < in.n; i++) {
 		bool known = false;
 
-		for (size_t k = 0; k < nrec && !known; k++)
-			known = rec[k].pid == in[i].pid &&
-				rec[k].starttime == in[i].starttime;
+		for (size_t k = 0; k < rec->n && !known; k++)
+			known = rec->v[k].pid == in.v[i].pid &&
+				rec->v[k].starttime == in.v[i].starttime;
 		if (!known)
-			proc_name(in[i].pid, b);
+			proc_name(in.v[i].pid, b);
 	}
-	free(in);
+	lab_procs_free(&in);
 }
 
 static void print_node(const struct lab_ctx *ctx, const char *node,
-		       const char *table, const struct lab_proc *rec,
-		       size_t nrec, FILE *out)
+		       const char *table, const struct lab_procs *rec,
+		       FILE *out)
 {
 	struct buf addrs = BUF_INIT, procs = BUF_INIT;
 	char ns[64], head[32], *brief, *about;
@@ -111,7 +111,7 @@ static void print_node(const struct lab_ctx *ctx, const char *node,
 	snprintf(head, sizeof(head), "%-5s ", node);
 	wrap(out, head, *brief ? brief : "(no interfaces)");
 	about = lookup(table, node);
-	node_procs(rec, nrec, node, ns, &procs);
+	node_procs(rec, node, ns, &procs);
 	if (about || procs.len)
 		fprintf(out, INDENT "%s%s%s\n", about ? about : "",
 			about && procs.len ? "; running:" : procs.len ?
@@ -125,8 +125,7 @@ static void print_node(const struct lab_ctx *ctx, const char *node,
 int lab_print_nodes(const struct lab_ctx *ctx, FILE *out)
 {
 	struct lab_names nodes;
-	struct lab_proc *rec = NULL;
-	size_t nrec = 0;
+	struct lab_procs rec = { 0 };
 	char *table, *notes, *source;
 
 	if (lab_nodes(ctx, &nodes) < 0 || !nodes.n) {
@@ -136,14 +135,14 @@ int lab_print_nodes(const struct lab_ctx *ctx, FILE *out)
 	table = lab_read_file(ctx, "nodes");
 	notes = lab_read_file(ctx, "notes");
 	source = lab_read_file(ctx, "source");
-	lab_procs_read(ctx, &rec, &nrec);
+	lab_procs_read(ctx, &rec);
 	fprintf(out, "moat lab: %zu nodes from %s\n", nodes.n,
 		source ? source : "an unknown config (no lab directory)");
 	for (size_t i = 0; i < nodes.n; i++)
-		print_node(ctx, nodes.v[i], table, rec, nrec, out);
+		print_node(ctx, nodes.v[i], table, &rec, out);
 	for (const char *p = notes; p && *p; p += strcspn(p, "\n") + 1)
 		fprintf(out, "note: %.*s\n", (int)strcspn(p, "\n"), p);
-	free(rec);
+	lab_procs_free(&rec);
 	free(table);
 	free(notes);
 	free(source);
@@ -151,48 +150,29 @@ int lab_print_nodes(const struct lab_ctx *ctx, FILE *out)
 	return 0;
 }
 
-/* moat status inside gw, as the lab's moat sees it. */
-static int gw_status(const struct lab_ctx *ctx)
-{
-	char *cfg = lab_path(ctx, "moat.hcl");
-	char *state = xasprintf("MOAT_STATE_DIR=%s/state", ctx->dir);
-	char *run = xasprintf("MOAT_RUN_DIR=%s/run", ctx->dir);
-	char *argv[] = { "/proc/self/exe", "status", "-c", cfg, NULL };
-	const char *env[] = { state, run, NULL };
-	struct lab_cmd c = { argv, NULL, env };
-	char ns[64];
-	int r;
-
-	lab_ns_name(ctx->id, "gw", ns);
-	c.ns = ns;
-	printf("\ngw: moat status -c %s\n", cfg);
-	r = lab_run(&c, NULL);
-	if (r < 0)
-		fprintf(stderr, "moat lab: moat status in gw: %s\n",
-			strerror(-r));
-	free(cfg);
-	free(state);
-	free(run);
-	return r;
-}
-
 int lab_status(const struct lab_ctx *ctx)
 {
 	char *cfg;
-	bool have;
+	int r;
 
 	if (lab_print_nodes(ctx, stdout) < 0) {
 		printf("moat lab: no lab is up ('moat lab up -c FILE' builds "
 		       "one)\n");
 		return MOAT_EXIT_BAD;
 	}
-	cfg = lab_path(ctx, "moat.hcl");
-	have = access(cfg, R_OK) == 0;
-	free(cfg);
-	if (!have) {
+	cfg = lab_path(ctx, LAB_CONFIG);
+	if (access(cfg, R_OK) != 0) {
 		printf("\ngw: no config in %s: 'moat lab down' cleans up\n",
 		       ctx->dir);
+		free(cfg);
 		return MOAT_EXIT_BAD;
 	}
-	return gw_status(ctx) ? MOAT_EXIT_BAD : MOAT_EXIT_OK;
+	/* moat status inside gw, as the lab's moat sees it */
+	printf("\ngw: moat status -c %s\n", cfg);
+	free(cfg);
+	r = lab_gw_moat(ctx, "status", NULL);
+	if (r < 0)
+		fprintf(stderr, "moat lab: moat status in gw: %s\n",
+			strerror(-r));
+	return r ? MOAT_EXIT_BAD : MOAT_EXIT_OK;
 }

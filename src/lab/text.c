@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/util.h"
 
 static bool node_name_valid(const char *s)
 {
@@ -91,6 +92,18 @@ bool lab_proc_parse(const char *line, struct lab_proc *p)
 	memset(p, 0, sizeof(*p));
 	return sscanf(line, "%d %llu %15s %31s", &p->pid, &p->starttime,
 		      p->node, p->what) == 4 && p->pid > 0;
+}
+
+void lab_procs_push(struct lab_procs *l, const struct lab_proc *p)
+{
+	xgrow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v));
+	l->v[l->n++] = *p;
+}
+
+void lab_procs_free(struct lab_procs *l)
+{
+	free(l->v);
+	*l = (struct lab_procs){ 0 };
 }
 
 static bool boring_addr(const char *a)

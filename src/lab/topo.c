@@ -21,7 +21,7 @@
 const struct lab_kind_info lab_kinds[LAB_KIND_MAX] = {
 	[LAB_GW] = { "gw", "the gateway: moat runs here" },
 	[LAB_WAN] = { "wan", "the internet, " LAB_INTERNET_ADDR " (web, DNS)" },
-	[LAB_CLIENT] = { "lan", "a client" },
+	[LAB_CLIENT] = { "lan", NULL },	/* its about names its interface */
 };
 
 /* The HTTP port of every client, so that a test can tell the firewall
@@ -40,7 +40,8 @@ static void note(struct lab_topo *t, const char *fmt, ...)
 	if (vasprintf(&s, fmt, ap) < 0)
 		fatal("out of memory");
 	va_end(ap);
-	t->notes = xrealloc(t->notes, (t->nnotes + 1) * sizeof(*t->notes));
+	xgrow((void **)&t->notes, &t->capnotes, t->nnotes + 1,
+	      sizeof(*t->notes));
 	t->notes[t->nnotes++] = s;
 }
 
@@ -204,7 +205,8 @@ static size_t add_node(struct lab_topo *t, enum lab_kind kind,
 {
 	struct lab_node *n;
 
-	t->nodes = xrealloc(t->nodes, (t->nnodes + 1) * sizeof(*t->nodes));
+	xgrow((void **)&t->nodes, &t->capnodes, t->nnodes + 1,
+	      sizeof(*t->nodes));
 	n = &t->nodes[t->nnodes];
 	memset(n, 0, sizeof(*n));
 	n->kind = kind;
@@ -212,24 +214,31 @@ static size_t add_node(struct lab_topo *t, enum lab_kind kind,
 	return t->nnodes++;
 }
 
+/* Where the first node of kind is; gw and wan are always there. */
+static size_t node_index(const struct lab_topo *t, enum lab_kind kind)
+{
+	return (size_t)(lab_topo_first(t, kind) - t->nodes);
+}
+
 static void add_iface(struct lab_node *n, const char *name,
-		      const struct lab_addr *addr, bool by_moat)
+		      const struct lab_addr *addr)
 {
 	struct lab_iface *i;
 
-	n->ifaces = xrealloc(n->ifaces, (n->nifaces + 1) * sizeof(*n->ifaces));
+	xgrow((void **)&n->ifaces, &n->capifaces, n->nifaces + 1,
+	      sizeof(*n->ifaces));
 	i = &n->ifaces[n->nifaces++];
 	memset(i, 0, sizeof(*i));
 	snprintf(i->name, sizeof(i->name), "%s", name);
 	if (addr)
 		i->addr = *addr;
-	i->by_moat = by_moat;
 }
 
 static void add_route(struct lab_node *n, const struct lab_addr *dst,
 		      uint32_t via)
 {
-	n->routes = xrealloc(n->routes, (n->nroutes + 1) * sizeof(*n->routes));
+	xgrow((void **)&n->routes, &n->caproutes, n->nroutes + 1,
+	      sizeof(*n->routes));
 	n->routes[n->nroutes++] = (struct lab_route){ *dst, via };
 }
 
@@ -241,7 +250,7 @@ static void add_service(struct lab_node *n, enum lab_svc_kind kind,
 			free(text);
 			return;
 		}
-	n->svcs = xrealloc(n->svcs, (n->nsvcs + 1) * sizeof(*n->svcs));
+	xgrow((void **)&n->svcs, &n->capsvcs, n->nsvcs + 1, sizeof(*n->svcs));
 	n->svcs[n->nsvcs++] = (struct lab_service){ kind, ip, port, text };
 }
 
@@ -250,7 +259,8 @@ static void add_link(struct lab_topo *t, size_t a, const char *a_if,
 {
 	struct lab_link *l;
 
-	t->links = xrealloc(t->links, (t->nlinks + 1) * sizeof(*t->links));
+	xgrow((void **)&t->links, &t->caplinks, t->nlinks + 1,
+	      sizeof(*t->links));
 	l = &t->links[t->nlinks++];
 	l->a = a;
 	l->b = b;
@@ -339,20 +349,20 @@ static void build_client(struct lab_topo *t, const struct moat_config *cfg,
 
 	snprintf(name, sizeof(name), "%s%u", lab_kinds[LAB_CLIENT].name, nr);
 	idx = add_node(t, LAB_CLIENT, name);
-	add_link(t, 0, i->o.name, idx, "eth0");
+	add_link(t, node_index(t, LAB_GW), i->o.name, idx, "eth0");
 	n = &t->nodes[idx];
 	n->about = zone ? xasprintf("on %s (zone %s)", i->o.name, zone) :
 			  xasprintf("on %s", i->o.name);
 	if (!iface_addr(i, &gw)) {
 		note(t, "%s has no address: %s has no static IPv4 address in "
 		     "the config", name, i->o.name);
-		add_iface(n, "eth0", NULL, false);
+		add_iface(n, "eth0", NULL);
 		return;
 	}
 	if (!client_addr(t, cfg, &gw, &a))
 		note(t, "%s has no address: %s's subnet /%u has no room for "
 		     "one", name, i->o.name, gw.len);
-	add_iface(n, "eth0", a.set ? &a : NULL, false);
+	add_iface(n, "eth0", a.set ? &a : NULL);
 	if (!a.set)
 		return;
 	add_route(n, &(struct lab_addr){ 0, 0, true }, gw.ip);
@@ -363,16 +373,17 @@ static void build_client(struct lab_topo *t, const struct moat_config *cfg,
  * address of the subnet when the config has none. */
 static void build_upstream(struct lab_topo *t, const struct cfg_interface *i)
 {
-	struct lab_node *wan = &t->nodes[1];
+	size_t w = node_index(t, LAB_WAN);
+	struct lab_node *wan = &t->nodes[w];
 	struct lab_addr gw = { 0 }, a = { 0 };
 	char s[20];
 
-	add_link(t, 0, i->o.name, 1, i->o.name);
+	add_link(t, node_index(t, LAB_GW), i->o.name, w, i->o.name);
 	if (!iface_addr(i, &gw)) {
 		note(t, "%s has no static IPv4 address (%s): wan's side of it "
 		     "has none either", i->o.name, i->dhcp.v ? "DHCP: the lab "
 		     "has no DHCP server yet" : "none in the config");
-		add_iface(wan, i->o.name, NULL, false);
+		add_iface(wan, i->o.name, NULL);
 		return;
 	}
 	a.len = gw.len;
@@ -386,14 +397,16 @@ static void build_upstream(struct lab_topo *t, const struct cfg_interface *i)
 		note(t, "%s's subnet /%u has no room for wan's side",
 		     i->o.name, gw.len);
 	}
-	add_iface(wan, i->o.name, a.set ? &a : NULL, false);
+	add_iface(wan, i->o.name, a.set ? &a : NULL);
 }
 
 /* wan routes every client subnet to the gateway, so that only the
  * firewall keeps the internet out of the LAN. */
 static void wan_routes(struct lab_topo *t, uint32_t up_ip)
 {
-	for (size_t k = 2; k < t->nnodes; k++) {
+	size_t w = node_index(t, LAB_WAN);
+
+	for (size_t k = 0; k < t->nnodes; k++) {
 		const struct lab_node *c = &t->nodes[k];
 		struct lab_addr dst;
 
@@ -402,20 +415,20 @@ static void wan_routes(struct lab_topo *t, uint32_t up_ip)
 			continue;
 		dst = c->ifaces[0].addr;
 		dst.ip &= mask_of(dst.len);
-		add_route(&t->nodes[1], &dst, up_ip);
+		add_route(&t->nodes[w], &dst, up_ip);
 	}
 }
 
 static void build_wan(struct lab_topo *t)
 {
-	struct lab_addr inet = { LAB_INTERNET_IP, 32, true };
-	struct lab_node *wan = &t->nodes[1];
+	struct lab_node *wan = &t->nodes[node_index(t, LAB_WAN)];
+	struct lab_addr inet = { 0 };
 
-	add_iface(wan, "lo", &inet, false);
+	parse_v4(LAB_INTERNET_ADDR "/32", &inet);
+	add_iface(wan, "lo", &inet);
 	add_service(wan, LAB_SVC_HTTP, inet.ip, 80, xstrdup("moat lab: hello "
 		    "from the internet (" LAB_INTERNET_ADDR ")\n"));
 	add_service(wan, LAB_SVC_DNS, inet.ip, 53, NULL);
-	wan->about = xstrdup("");
 }
 
 /* Which interfaces face the internet: gateway, DHCP or zone wan; when
@@ -439,13 +452,13 @@ struct lab_topo *lab_topo_new(const struct moat_config *cfg)
 	struct lab_addr up_addr = { 0 };
 	size_t n = 0;
 	unsigned nr = 0;
+	size_t gw;
 	bool *up;
 
 	ifs = xcalloc(cfg->interfaces.n + 1, sizeof(*ifs));
 	up = xcalloc(cfg->interfaces.n + 1, sizeof(*up));
-	add_node(t, LAB_GW, lab_kinds[LAB_GW].name);
+	gw = add_node(t, LAB_GW, lab_kinds[LAB_GW].name);
 	add_node(t, LAB_WAN, lab_kinds[LAB_WAN].name);
-	t->nodes[0].about = xstrdup("");
 	CFG_EACH(const struct cfg_interface, i, cfg->interfaces)
 		if (buildable(t, i))
 			ifs[n++] = i;
@@ -454,8 +467,7 @@ struct lab_topo *lab_topo_new(const struct moat_config *cfg)
 		struct lab_addr a = { 0 };
 
 		iface_addr(ifs[k], &a);
-		add_iface(&t->nodes[0], ifs[k]->o.name, a.set ? &a : NULL,
-			  true);
+		add_iface(&t->nodes[gw], ifs[k]->o.name, a.set ? &a : NULL);
 		if (up[k]) {
 			build_upstream(t, ifs[k]);
 			if (!up_addr.set)
@@ -504,6 +516,15 @@ const struct lab_node *lab_topo_node(const struct lab_topo *t,
 {
 	for (size_t k = 0; k < t->nnodes; k++)
 		if (!strcmp(t->nodes[k].name, name))
+			return &t->nodes[k];
+	return NULL;
+}
+
+const struct lab_node *lab_topo_first(const struct lab_topo *t,
+				      enum lab_kind kind)
+{
+	for (size_t k = 0; k < t->nnodes; k++)
+		if (t->nodes[k].kind == kind)
 			return &t->nodes[k];
 	return NULL;
 }

@@ -32,6 +32,7 @@ struct pending {
 	struct lab_proc p;
 	uint16_t port;
 	bool udp;
+	bool ready;		/* listening: no need to look again */
 	char *log;
 };
 
@@ -42,7 +43,7 @@ struct up {
 	const char *source;		/* the config as the user named it */
 	char *etc;			/* LABDIR/etc: hosts, resolv.conf */
 	struct pending *wait;
-	size_t nwait;
+	size_t nwait, capwait;
 };
 
 /* A server's command line and the strings it is made of. */
@@ -115,14 +116,13 @@ static int make_links(const struct up *u)
 /* Addresses and routes of one node; gw's interfaces are moat's. */
 static int config_node(const struct up *u, const struct lab_node *n)
 {
+	bool by_moat = n->kind == LAB_GW;
 	char ns[64], a[24], dst[24];
 
 	lab_ns_name(u->ctx->id, n->name, ns);
-	for (size_t i = 0; i < n->nifaces; i++) {
+	for (size_t i = 0; i < n->nifaces && !by_moat; i++) {
 		const struct lab_iface *f = &n->ifaces[i];
 
-		if (f->by_moat)
-			continue;
 		if (f->addr.set && IP(u, "-n", ns, "addr", "add",
 				      lab_addr_str(&f->addr, true, a), "dev",
 				      f->name))
@@ -165,19 +165,11 @@ static void print_moat(FILE *f, const char *text, const char *copy,
  * shown as moat's. */
 static int apply_gw(const struct up *u)
 {
-	char *cfg = lab_path(u->ctx, "moat.hcl");
-	char *state = xasprintf("MOAT_STATE_DIR=%s/state", u->ctx->dir);
-	char *run = xasprintf("MOAT_RUN_DIR=%s/run", u->ctx->dir);
-	char *argv[] = { "/proc/self/exe", "apply", "-c", cfg, NULL };
-	const char *env[] = { state, run, NULL };
-	struct lab_cmd c = { argv, NULL, env };
+	char *cfg = lab_path(u->ctx, LAB_CONFIG);
 	struct buf out = BUF_INIT;
-	char ns[64];
 	int r;
 
-	lab_ns_name(u->ctx->id, "gw", ns);
-	c.ns = ns;
-	r = lab_interrupted() ? -EINTR : lab_run(&c, &out);
+	r = lab_interrupted() ? -EINTR : lab_gw_moat(u->ctx, "apply", &out);
 	if (r) {
 		fprintf(stderr, "moat lab: moat apply in gw failed (%s):\n",
 			r < 0 ? strerror(-r) : "its output follows");
@@ -188,8 +180,6 @@ static int apply_gw(const struct up *u)
 	}
 	buf_free(&out);
 	free(cfg);
-	free(state);
-	free(run);
 	return r ? -1 : 0;
 }
 
@@ -275,7 +265,7 @@ static int start_service(struct up *u, const struct lab_node *n,
 	}
 	lab_pid_info(w.p.pid, &(char){ 0 }, &w.p.starttime);
 	lab_procs_add(u->ctx, &w.p);
-	u->wait = xrealloc(u->wait, (u->nwait + 1) * sizeof(*u->wait));
+	xgrow((void **)&u->wait, &u->capwait, u->nwait + 1, sizeof(*u->wait));
 	u->wait[u->nwait++] = w;
 	return 0;
 }
@@ -315,13 +305,15 @@ static void print_log_tail(const char *path)
 	free(text);
 }
 
-static int wait_ready(const struct up *u)
+/* Until every server listens; one that exits, even after it listened,
+ * fails up. */
+static int wait_ready(struct up *u)
 {
 	for (long t = 0;; t += 20) {
 		size_t ready = 0;
 
 		for (size_t i = 0; i < u->nwait; i++) {
-			const struct pending *w = &u->wait[i];
+			struct pending *w = &u->wait[i];
 
 			if (!lab_proc_alive(&w->p)) {
 				fprintf(stderr, "moat lab: %s %s exited\n",
@@ -329,7 +321,8 @@ static int wait_ready(const struct up *u)
 				print_log_tail(w->log);
 				return -1;
 			}
-			ready += listening(w);
+			w->ready = w->ready || listening(w);
+			ready += w->ready;
 		}
 		if (ready == u->nwait)
 			return 0;
@@ -371,10 +364,9 @@ static void write_etc(const struct up *u)
 
 		for (size_t k = 0; k < n->nifaces; k++)
 			if (n->ifaces[k].addr.set &&
-			    n->ifaces[k].addr.ip != LAB_INTERNET_IP)
-				buf_printf(&b, "%s\t%s\n", lab_addr_str(
-					   &n->ifaces[k].addr, false, a),
-					   n->name);
+			    strcmp(lab_addr_str(&n->ifaces[k].addr, false, a),
+				   LAB_INTERNET_ADDR))
+				buf_printf(&b, "%s\t%s\n", a, n->name);
 	}
 	lab_write_file(u->ctx, "etc/hosts", b.p);
 	buf_free(&b);
@@ -390,8 +382,8 @@ static void write_summary(const struct up *u, const char *source)
 	for (size_t i = 0; i < u->t->nnodes; i++) {
 		const struct lab_node *n = &u->t->nodes[i];
 
-		buf_printf(&b, "%s\t%s\n", n->name, n->kind == LAB_CLIENT ?
-			   n->about : lab_kinds[n->kind].role);
+		buf_printf(&b, "%s\t%s\n", n->name,
+			   n->about ? n->about : lab_kinds[n->kind].role);
 	}
 	lab_write_file(u->ctx, "nodes", b.p);
 	buf_reset(&b);
@@ -422,7 +414,7 @@ static int make_dir(const struct lab_ctx *ctx, const char *src)
 		r = mkdir(p, 0750);
 		free(p);
 	}
-	if (r || lab_write_file(ctx, "moat.hcl", src) < 0) {
+	if (r || lab_write_file(ctx, LAB_CONFIG, src) < 0) {
 		fprintf(stderr, "moat lab: cannot fill %s\n", ctx->dir);
 		return -1;
 	}
@@ -451,6 +443,7 @@ static int preflight(const struct lab_ctx *ctx, struct up *u)
 {
 	static const char *const tools[][2] = {
 		{ "ip", "iproute2" },
+		{ "python3", "python3" },
 		{ "dnsmasq", "dnsmasq-base" },
 	};
 	struct lab_names nodes;
@@ -514,24 +507,15 @@ static void up_free(struct up *u)
 int lab_up(const struct lab_ctx *ctx, const char *config)
 {
 	struct up u = { .ctx = ctx, .source = config };
-	struct diag_list dl = { 0 };
 	struct moat_config *cfg = NULL;
+	const struct lab_node *client;
 	char *src = NULL, source[PATH_MAX];
-	size_t len;
 	int r;
 
 	if ((r = preflight(ctx, &u)))
 		return r;
-	if ((r = cli_read_config(config, &src, &len)))
-		return r;
-	cfg = cfg_load(config, src, len, NULL, false, &dl);
-	diag_sort(&dl);
-	diag_print(&dl, stderr);
-	diag_list_free(&dl);
-	if (!cfg) {
-		r = MOAT_EXIT_BAD;
+	if ((r = cli_load_config(config, false, &cfg, NULL, &src)))
 		goto out;
-	}
 	if (!realpath(config, source))
 		snprintf(source, sizeof(source), "%s", config);
 	u.t = lab_topo_new(cfg);
@@ -547,9 +531,10 @@ int lab_up(const struct lab_ctx *ctx, const char *config)
 		goto out;
 	}
 	lab_print_nodes(ctx, stdout);
+	client = lab_topo_first(u.t, LAB_CLIENT);
 	printf("Try: moat lab exec %s curl http://" LAB_INTERNET_ADDR
 	       "/ (moat lab down removes it)\n",
-	       u.t->nnodes > 2 ? u.t->nodes[2].name : "wan");
+	       client ? client->name : lab_kinds[LAB_WAN].name);
 	r = MOAT_EXIT_OK;
 out:
 	free(src);
