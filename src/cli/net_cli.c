@@ -193,15 +193,26 @@ static void status_json(const struct cli_net_status *s, struct buf *b)
 		buf_adds(b, n++ ? "," : "");
 		buf_adds(b, "{\"name\":");
 		buf_json_str(b, k->name, strlen(k->name));
-		buf_printf(b, ",\"up\":%s,\"oper\":\"%s\",\"mtu\":%u,"
-			   "\"rx_bytes\":%llu,\"tx_bytes\":%llu,"
+		buf_printf(b, ",\"up\":%s,\"oper\":\"%s\",\"mtu\":%u,",
+			   k->up > 0 ? "true" : "false",
+			   operstate(k->operstate), k->mtu);
+		if (k->has_mac)
+			buf_printf(b, "\"mac\":\"%02x:%02x:%02x:%02x:%02x:%02x\",",
+				   k->mac[0], k->mac[1], k->mac[2], k->mac[3],
+				   k->mac[4], k->mac[5]);
+		buf_printf(b, "\"rx_bytes\":%llu,\"tx_bytes\":%llu,"
 			   "\"rx_packets\":%llu,\"tx_packets\":%llu,"
-			   "\"addresses\":[", k->up > 0 ? "true" : "false",
-			   operstate(k->operstate), k->mtu,
+			   "\"rx_errors\":%llu,\"tx_errors\":%llu,"
+			   "\"rx_dropped\":%llu,\"tx_dropped\":%llu,"
+			   "\"addresses\":[",
 			   (unsigned long long)k->rx_bytes,
 			   (unsigned long long)k->tx_bytes,
 			   (unsigned long long)k->rx_packets,
-			   (unsigned long long)k->tx_packets);
+			   (unsigned long long)k->tx_packets,
+			   (unsigned long long)k->rx_errors,
+			   (unsigned long long)k->tx_errors,
+			   (unsigned long long)k->rx_dropped,
+			   (unsigned long long)k->tx_dropped);
 		for (size_t j = 0; j < k->naddrs; j++) {
 			net_addr_format(&k->addrs[j], a, sizeof(a));
 			buf_printf(b, "%s\"%s\"", j ? "," : "", a);
