@@ -141,15 +141,19 @@ def rules(ns):
 
 def snapshot(ns):
     """Everything moat could have changed, as ip reports it, without
-    what time changes by itself (address lifetimes, DAD flags)."""
+    what time changes by itself (address lifetimes, DAD flags) and without
+    the IPv6 link-local addresses and their routes, which the kernel adds
+    when it sees carrier, at a moment of its own choosing."""
     addrs_all = sorted((link["ifname"], a["local"], a["prefixlen"])
                        for link in ipj(ns, "addr", "show")
-                       for a in link["addr_info"])
+                       for a in link["addr_info"]
+                       if not a["local"].startswith("fe80:"))
     rts = sorted(json.dumps({k: r.get(k) for k in
                              ("dst", "gateway", "dev", "table", "metric",
                               "protocol", "scope", "type")}, sort_keys=True)
                  for fam in ("-4", "-6")
-                 for r in ipj(ns, fam, "route", "show", "table", "all"))
+                 for r in ipj(ns, fam, "route", "show", "table", "all")
+                 if not r["dst"].startswith("fe80:"))
     rls = sorted(json.dumps(r, sort_keys=True)
                  for fam in ("-4", "-6") for r in ipj(ns, fam, "rule", "show"))
     return (ipj(ns, "-d", "link", "show"), addrs_all, rts, rls)
