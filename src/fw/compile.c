@@ -4,9 +4,11 @@
  *   input, forward, output (filter) and prerouting, postrouting (nat) base
  *   chains; input and forward drop what nothing accepts. Established and
  *   related traffic is accepted first, invalid dropped, loopback accepted.
- *   Traffic finds its zone pair through verdict maps keyed on interface
- *   names (zone_fwd: iifname . oifname; zone_in: iifname; zone_out:
- *   oifname), and members narrowed by address through rules before them.
+ *   Traffic finds its zones through verdict maps keyed on interface
+ *   names (zone_in: iifname; zone_out: oifname; zone_fwd: iifname, to the
+ *   source zone's chain from_ZONE, which does the same by oifname), and
+ *   members narrowed by address through rules before them: the source
+ *   zone is decided before the destination zone is looked at.
  *   Each pair goes (goto) to the chain of its policy, policy_FROM_TO, whose
  *   rules run in order and which ends in the policy's action; when no rule
  *   decides and the policy has no action, the base chain's policy does.
@@ -431,81 +433,79 @@ static void vmap_free(struct vmap *v)
 	free(v->at);
 }
 
-/* Emits the dispatch of one pair for the members of kind pass: map
- * elements for FW_MEMBER_MAP, rules in base for the others. */
-static void dispatch_pair(struct fwc *c, size_t f, size_t t,
-			  const char *target, enum fw_member_kind pass,
-			  struct vmap *map, struct fw_chain *base)
+static int ordered_cmp(const void *pa, const void *pb)
 {
-	const struct fw_zone *zf = f == FW_SELF ? NULL : &c->zones[f];
-	const struct fw_zone *zt = t == FW_SELF ? NULL : &c->zones[t];
-	size_t nf = zf ? zf->nm : 1, nt = zt ? zt->nm : 1;
+	const struct fw_ordered *a = pa, *b = pb;
+	/* FW_MEMBER_MAP is 0: it goes last */
+	int ra = a->m->kind == FW_MEMBER_MAP ? 3 : a->m->kind;
+	int rb = b->m->kind == FW_MEMBER_MAP ? 3 : b->m->kind;
 
-	for (size_t i = 0; i < nf; i++)
-		for (size_t k = 0; k < nt; k++) {
-			const struct fw_member *mf = zf ? &zf->m[i] : NULL;
-			const struct fw_member *mt = zt ? &zt->m[k] : NULL;
-			const struct pos *at = mf ? &mf->pos : &mt->pos;
-			enum fw_member_kind kf = mf ? mf->kind : FW_MEMBER_MAP;
-			enum fw_member_kind kt = mt ? mt->kind : FW_MEMBER_MAP;
-			enum fw_member_kind kind = kf > kt ? kf : kt;
-			struct buf b = BUF_INIT;
-			char *what;
-
-			if (kf == FW_MEMBER_NARROWED || kt == FW_MEMBER_NARROWED)
-				kind = FW_MEMBER_NARROWED;
-			if (kind != pass)
-				continue;
-			if (kind == FW_MEMBER_MAP) {
-				vmap_add(c, map, mf ? mf->ifname : mt->ifname,
-					 mf && mt ? mt->ifname : NULL, at,
-					 target);
-				continue;
-			}
-			if ((mf && !fw_member_match(c, &b, mf, true)) ||
-			    (mt && !fw_member_match(c, &b, mt, false))) {
-				buf_free(&b);
-				continue;
-			}
-			what = xasprintf("zone %s->%s", zf ? zf->name : "self",
-					 zt ? zt->name : "self");
-			fw_chain_add(c, base, at, what, "%sgoto %s", b.p,
-				     target);
-			free(what);
-			buf_free(&b);
-		}
+	if (ra != rb)
+		return ra - rb;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-/* After the rules of the members matched before the maps: traffic of such
- * a member that no policy of its zone covers must not fall through to the
- * map and a broader zone's policy. `return` in a base chain applies the
- * chain's policy. */
-static void catch_members(struct fwc *c, enum fw_member_kind kind,
-			  struct fw_chain *input, struct fw_chain *forward,
-			  struct fw_chain *output)
+struct fw_ordered *fw_members_ordered(const struct fwc *c, size_t *n)
 {
+	struct fw_ordered *v = NULL;
+	size_t nv = 0;
+
 	for (size_t z = 0; z < c->nzones; z++)
 		for (size_t i = 0; i < c->zones[z].nm; i++) {
-			const struct fw_member *m = &c->zones[z].m[i];
-			struct buf from = BUF_INIT, to = BUF_INIT;
-			char *what;
-
-			if (m->kind != (int)kind ||
-			    !fw_member_match(c, &from, m, true) ||
-			    !fw_member_match(c, &to, m, false) ||
-			    (!from.len && !to.len))
-				goto next;
-			what = xasprintf("zone %s: no policy", c->zones[z].name);
-			fw_chain_add(c, input, &m->pos, what, "%sreturn", from.p);
-			fw_chain_add(c, forward, &m->pos, what, "%sreturn",
-				     from.p);
-			fw_chain_add(c, forward, &m->pos, what, "%sreturn", to.p);
-			fw_chain_add(c, output, &m->pos, what, "%sreturn", to.p);
-			free(what);
-next:
-			buf_free(&from);
-			buf_free(&to);
+			v = xrealloc(v, (nv + 1) * sizeof(*v));
+			v[nv] = (struct fw_ordered){
+				.m = &c->zones[z].m[i], .zone = z, .seq = nv,
+			};
+			nv++;
 		}
+	if (nv)
+		qsort(v, nv, sizeof(*v), ordered_cmp);
+	*n = nv;
+	return v;
+}
+
+/* One step of a classification: a member of kind narrowed or shadowed
+ * is a rule of its own (to target, or `return` when no policy covers
+ * it); a map member is an element of vmap, left out without a target. */
+static void classify_member(struct fwc *c, struct fw_chain *ch,
+			    struct vmap *map, const struct fw_member *m,
+			    bool from, const char *target, const char *what)
+{
+	struct buf b = BUF_INIT;
+	char *w;
+
+	if (m->kind == FW_MEMBER_MAP) {
+		if (target)
+			vmap_add(c, map, m->ifname, NULL, &m->pos, target);
+		return;
+	}
+	if (!fw_member_match(c, &b, m, from)) {
+		buf_free(&b);
+		return;
+	}
+	w = xasprintf("%s%s", what, target ? "" : ": no policy");
+	if (target)
+		fw_chain_add(c, ch, &m->pos, w, "%sgoto %s", b.p, target);
+	else
+		fw_chain_add(c, ch, &m->pos, w, "%sreturn", b.p);
+	free(w);
+	buf_free(&b);
+}
+
+/* An inline verdict map: `oifname vmap { "eth0" : goto x, ... }`. */
+static void vmap_inline(struct fwc *c, struct fw_chain *ch, const char *key,
+			const struct vmap *v, const struct pos *at,
+			const char *what)
+{
+	struct buf b = BUF_INIT;
+
+	if (!v->n)
+		return;
+	buf_printf(&b, "%s vmap { ", key);
+	for (size_t i = 0; i < v->n; i++)
+		buf_printf(&b, "%s%s", i ? ", " : "", v->elems[i]);
+	fw_chain_add(c, ch, at, what, "%s }", b.p);
+	buf_free(&b);
 }
 
 static void map_define(struct fwc *c, const char *name, const char *type,
@@ -525,15 +525,64 @@ static void map_define(struct fwc *c, const char *name, const char *type,
 	c->nsets++;
 }
 
+/* The chain of forwarded traffic from zone f (from_ZONE): the
+ * destination's members in dispatch order, each to the pair's target.
+ * NULL when no policy covers traffic from f to any zone. */
+static const char *from_chain(struct fwc *c, size_t f, const char **target,
+			      const struct fw_ordered *v, size_t n)
+{
+	size_t nz = c->nzones + 1;
+	const struct fw_zone *zf = &c->zones[f];
+	struct vmap map = { 0 };
+	struct fw_chain *ch;
+	size_t last = n;
+	char *name;
+
+	/* returns after the last member with a policy would only fall off
+	 * the chain's end */
+	for (size_t i = 0; i < n; i++)
+		if (target[f * nz + v[i].zone])
+			last = i;
+	if (last == n)
+		return NULL;
+	name = xasprintf("from_%s", zf->id);
+	ch = fw_chain_get(c, name);
+	free(name);
+	if (ch->nlines)
+		return ch->name;
+	for (size_t i = 0; i <= last; i++) {
+		const struct fw_zone *zt = &c->zones[v[i].zone];
+		char *what = xasprintf("zone %s->%s", zf->name, zt->name);
+
+		classify_member(c, ch, &map, v[i].m, false,
+				target[f * nz + v[i].zone], what);
+		free(what);
+	}
+	{
+		char *what = xasprintf("zone %s: destinations", zf->name);
+
+		vmap_inline(c, ch, "oifname", &map, zf->nm ? &zf->m[0].pos :
+			    NULL, what);
+		free(what);
+	}
+	vmap_free(&map);
+	return ch->name;
+}
+
+/* Traffic finds its zones in dispatch order: a member narrowed by address
+ * before a shadowed one, a shadowed one before the verdict maps, so that
+ * the most specific zone wins, and a packet's source zone is decided
+ * before its destination zone is looked at. Input classifies the source
+ * and output the destination; forward classifies the source (zone_fwd)
+ * and goes to that zone's chain, which classifies the destination. A
+ * member no policy covers returns: the base chain's policy decides. */
 static void dispatch(struct fwc *c, struct fw_chain *input,
 		     struct fw_chain *forward, struct fw_chain *output)
 {
 	struct vmap vin = { 0 }, vfwd = { 0 }, vout = { 0 };
-	size_t nz = c->nzones + 1, self = c->nzones;
+	size_t nz = c->nzones + 1, self = c->nzones, n;
 	const char **target = xcalloc(nz * nz, sizeof(*target));
-	static const enum fw_member_kind passes[] = {
-		FW_MEMBER_NARROWED, FW_MEMBER_SHADOWED, FW_MEMBER_MAP,
-	};
+	struct fw_ordered *v = fw_members_ordered(c, &n);
 
 	/* index nzones stands for the gateway itself */
 	for (size_t f = 0; f < nz; f++)
@@ -542,37 +591,32 @@ static void dispatch(struct fwc *c, struct fw_chain *input,
 				target[f * nz + t] = pair_target(c,
 					f == self ? FW_SELF : f,
 					t == self ? FW_SELF : t);
-	/* the narrowest members first, each kind followed by its catches */
-	for (size_t p = 0; p < ARRAY_SIZE(passes); p++) {
-		enum fw_member_kind pass = passes[p];
+	for (size_t i = 0; i < n; i++) {
+		const struct fw_zone *z = &c->zones[v[i].zone];
+		char *what = xasprintf("zone %s->self", z->name);
 
-		for (size_t f = 0; f < nz; f++)
-			for (size_t t = 0; t < nz; t++) {
-				const char *tg = target[f * nz + t];
-				struct fw_chain *base = f == self ? output :
-							t == self ? input :
-							forward;
-				struct vmap *v = f == self ? &vout :
-						 t == self ? &vin : &vfwd;
-
-				if (tg)
-					dispatch_pair(c, f == self ? FW_SELF : f,
-						      t == self ? FW_SELF : t,
-						      tg, pass, v, base);
-			}
-		if (pass != FW_MEMBER_MAP)
-			catch_members(c, pass, input, forward, output);
+		classify_member(c, input, &vin, v[i].m, true,
+				target[v[i].zone * nz + self], what);
+		free(what);
+		what = xasprintf("zone self->%s", z->name);
+		classify_member(c, output, &vout, v[i].m, false,
+				target[self * nz + v[i].zone], what);
+		free(what);
+		what = xasprintf("zone %s", z->name);
+		classify_member(c, forward, &vfwd, v[i].m, true,
+				from_chain(c, v[i].zone, target, v, n), what);
+		free(what);
 	}
+	free(v);
 	free(target);
 	if (vin.n)
 		fw_chain_add(c, input, NULL, NULL, "iifname vmap @zone_in");
 	if (vfwd.n)
-		fw_chain_add(c, forward, NULL, NULL,
-			     "iifname . oifname vmap @zone_fwd");
+		fw_chain_add(c, forward, NULL, NULL, "iifname vmap @zone_fwd");
 	if (vout.n)
 		fw_chain_add(c, output, NULL, NULL, "oifname vmap @zone_out");
 	map_define(c, "zone_in", "ifname", &vin);
-	map_define(c, "zone_fwd", "ifname . ifname", &vfwd);
+	map_define(c, "zone_fwd", "ifname", &vfwd);
 	map_define(c, "zone_out", "ifname", &vout);
 	vmap_free(&vin);
 	vmap_free(&vfwd);

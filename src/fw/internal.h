@@ -91,6 +91,15 @@ void fw_sets_add(struct fwc *c, const struct pos *at, const char *what,
 
 /* Sets the kind of every zone member. */
 void fw_members_classify(struct fwc *c);
+/* Every zone's members in the order dispatch tries them: narrowed ones,
+ * then shadowed ones, then the rest, each by zone and member. A packet
+ * is in the zone of the first member it matches. The caller frees. */
+struct fw_ordered {
+	const struct fw_member *m;
+	size_t zone;
+	size_t seq;
+};
+struct fw_ordered *fw_members_ordered(const struct fwc *c, size_t *n);
 /* Appends the match of member m as the source (from) or destination of a
  * packet: "iifname "eth1" ip saddr 10.0.0.0/24 ". */
 bool fw_member_match(struct fwc *c, struct buf *b, const struct fw_member *m,

@@ -584,31 +584,13 @@ static bool ifname_overlap(const char *a, const char *b)
 	return !strncmp(a, b, nb - 1);
 }
 
-/* A member in the order dispatch tries them: narrowed ones first, then
- * those a broader wildcard shadows, then the rest; by zone, then by
- * member. The first member a packet matches is its zone. */
+/* A member that decides whether a packet comes from a mark rule's
+ * src_zone, in dispatch order. */
 struct mark_member {
 	const struct fw_member *m;
 	const struct fw_zone *z;
-	int rank;
-	size_t seq;
 	bool own;		/* of the rule's src_zone */
 };
-
-static int mark_member_cmp(const void *pa, const void *pb)
-{
-	const struct mark_member *a = pa, *b = pb;
-
-	if (a->rank != b->rank)
-		return a->rank - b->rank;
-	return a->seq < b->seq ? -1 : a->seq > b->seq;
-}
-
-static int member_rank(const struct fw_member *m)
-{
-	return m->kind == FW_MEMBER_NARROWED ? 0 :
-	       m->kind == FW_MEMBER_SHADOWED ? 1 : 2;
-}
 
 /* The family of a member's addresses ("ip", "ip6"), NULL when it has
  * none. */
@@ -628,27 +610,24 @@ static struct mark_member *zone_members(const struct fwc *c,
 					size_t *n)
 {
 	struct mark_member *v = NULL;
-	size_t nv = 0, seq = 0, keep = 0, last_own = 0;
+	size_t nv = 0, keep = 0, last_own = 0, no;
+	struct fw_ordered *o = fw_members_ordered(c, &no);
 
-	for (size_t z = 0; z < c->nzones; z++)
-		for (size_t i = 0; i < c->zones[z].nm; i++) {
-			const struct fw_member *m = &c->zones[z].m[i];
-			const char *mf = member_family(m);
+	for (size_t i = 0; i < no; i++) {
+		const struct fw_member *m = o[i].m;
+		const char *mf = member_family(m);
 
-			seq++;
-			if (!ifname_overlap(m->ifname, in) ||
-			    (fam && mf && strcmp(fam, mf)))
-				continue;
-			v = xrealloc(v, (nv + 1) * sizeof(*v));
-			v[nv++] = (struct mark_member){
-				.m = m, .z = &c->zones[z],
-				.rank = member_rank(m), .seq = seq,
-				.own = fw_zone_matches(r->src_zone.v,
-						       &c->zones[z]),
-			};
-		}
-	if (nv)
-		qsort(v, nv, sizeof(*v), mark_member_cmp);
+		if (!ifname_overlap(m->ifname, in) ||
+		    (fam && mf && strcmp(fam, mf)))
+			continue;
+		v = xrealloc(v, (nv + 1) * sizeof(*v));
+		v[nv++] = (struct mark_member){
+			.m = m, .z = &c->zones[o[i].zone],
+			.own = fw_zone_matches(r->src_zone.v,
+					       &c->zones[o[i].zone]),
+		};
+	}
+	free(o);
 	/* another zone's member matters only before one of ours that it
 	 * overlaps */
 	for (size_t i = 0; i < nv; i++) {

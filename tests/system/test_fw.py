@@ -124,6 +124,29 @@ policy "lan" "dmz" {
   }
 }
 """,
+    # zones narrowed by address on both sides: the lan host is a guest,
+    # the dmz server is in dmz_hosts; only the lan zone may reach dmz_hosts
+    "narrowed": """
+zone "guest" {
+  match {
+    interface = "eth1"
+    src       = "192.168.50.2/32"
+  }
+}
+zone "dmz_hosts" {
+  match {
+    interface = "eth2"
+    src       = "10.0.60.0/24"
+  }
+}
+policy "lan" "dmz_hosts" {
+  action = "accept"
+}
+policy "guest" "wan" {
+  masquerade = true
+  action     = "accept"
+}
+""",
     # the lan may manage the gateway (ssh, ping); the wan may not
     "management": """
 zone "wan" {}
@@ -444,6 +467,23 @@ def test_management_only_where_granted(gw):
     inp = [o["chain"] for o in json.loads(gw.table_text())["nftables"]
            if "chain" in o and o["chain"]["name"] == "input"]
     assert inp[0]["policy"] == "drop"
+
+
+def test_source_zone_is_decided_before_destination(gw):
+    """A guest narrowed by address on the lan's interface does not get the
+    lan's policy to a destination narrowed by address: a packet's source
+    zone is decided first (guest), then its destination (dmz_hosts), and
+    guest->dmz_hosts has no policy."""
+    peer_echo(gw.t.dmz, 9000)
+    peer_echo(gw.t.wan, 9000)
+    gw.apply(gw.config("narrowed"))
+    assert tcp(gw.t.lan, DMZ_HOST, 9000) == "timeout"
+    assert tcp(gw.t.lan, WAN_HOST, 9000) == "open"  # guest->wan
+    # the same host as a lan host (the guest is someone else) gets through
+    gw.apply(gw.config("narrowed", CONFIGS["narrowed"].replace(
+        "192.168.50.2/32", "192.168.50.200/32")))
+    assert tcp(gw.t.lan, DMZ_HOST, 9000) == "open"
+    assert tcp(gw.t.lan, WAN_HOST, 9000) == "timeout"  # lan->wan: none
 
 
 # Counts, in a table of the test's own at a later priority than moat's

@@ -79,7 +79,9 @@ static void test_compile_basics(void **state)
 
 	(void)state;
 	assert_non_null(p);
-	assert_true(has_line(p, "\"eth1\" . \"eth0\" : goto policy_lan_wan"));
+	assert_true(has_line(p, "\"eth1\" : goto from_lan"));
+	assert_true(has_line(p, "oifname vmap { \"eth0\" : goto policy_lan_wan "
+			     "} comment \"zone lan: destinations\""));
 	assert_true(has_line(p, "tcp dport { 80, 443 } accept comment "
 			     "\"policy lan->wan rule web\""));
 	assert_true(has_line(p, "accept comment \"policy lan->wan\""));
