@@ -15,6 +15,7 @@ const struct cli_cmd *const cli_cmds[] = {
 	&cli_cmd_diff,
 	&cli_cmd_status,
 	&cli_cmd_lab,
+	&cli_cmd_wg,
 	&cli_cmd_help,
 	NULL,
 };

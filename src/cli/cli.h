@@ -28,6 +28,7 @@ extern const struct cli_cmd cli_cmd_apply;
 extern const struct cli_cmd cli_cmd_diff;
 extern const struct cli_cmd cli_cmd_status;
 extern const struct cli_cmd cli_cmd_lab;
+extern const struct cli_cmd cli_cmd_wg;
 
 /* The table, NULL-terminated, in the order `moat help` lists them. */
 extern const struct cli_cmd *const cli_cmds[];

@@ -11,11 +11,13 @@
 #include "cli/cli.h"
 #include "cli/load.h"
 #include "cli/net_cli.h"
+#include "cli/wg_cli.h"
 #include "config/config.h"
 #include "fw/apply.h"
 #include "fw/fw.h"
 #include "fw/nl.h"
 #include "net/apply.h"
+#include "wg/apply.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/moat"
 
@@ -37,32 +39,58 @@ const char *cli_state_dir(const struct moat_config *cfg)
  * network the kernel refuses is undone before the firewall is tried.
  * -1: nothing changed; -2: the network changed, the firewall did not. */
 static int apply_all(struct fw_apply_opts *o, struct fw_plan *plan,
-		     struct net_plan *net, enum fw_outcome *fout,
+		     struct net_plan *net, struct wg_plan *wg,
+		     const char *path, enum fw_outcome *fout,
 		     struct diag_list *dl)
 {
 	struct net_apply_opts no = { .dry_run = o->dry_run,
 				     .state_dir = o->state_dir };
+	char *abs = strcmp(path, "-") ? realpath(path, NULL) : NULL;
+	struct wg_apply_opts wo = { .dry_run = o->dry_run,
+				    .state_dir = o->state_dir,
+				    .config = abs ? abs : "" };
 	struct fw_apply_opts check = *o;
 	enum net_outcome nout = NET_UNCHANGED;
-	struct net_txn t;
+	struct net_txn t = { 0 };
+	struct wg_txn wt = { 0 };
+	bool wg_done = false, checked = false;
 	char sum[256];
 	int r = -1;
 
-	if (net_prepare(&t, net, &no, dl) < 0)
+	check.dry_run = true;
+	check.genid = NULL;
+	/* WireGuard first: net gives its devices their addresses */
+	if (wg_prepare(wg, &wo, dl) < 0 ||
+	    wg_plan_changes(wg, &wo, &wt, dl) < 0)
 		goto out;
+	if (!o->dry_run && wg_txn_changes(&wt)) {
+		if (fw_apply(plan, &check, fout, dl) < 0 ||
+		    wg_commit(&wt, &wo, dl) < 0)
+			goto out;
+		wg_done = checked = true;
+	}
+	if (net_prepare(&t, net, &no, dl) < 0)
+		goto undo;
 	if (o->dry_run) {
+		cli_wg_print_ops(&wt, stdout);
 		cli_net_print_ops(&t.c, stdout);
+		wg_txn_summary(&wt, sum, sizeof(sum));
+		if (wt.n)
+			printf("dry run: wireguard: %s\n", sum);
 		cli_net_summary(&t.c, sum, sizeof(sum));
 		printf("dry run: network: %s; nothing was changed\n", sum);
 		r = fw_apply(plan, o, fout, dl);
 		goto out;
 	}
 	if (t.c.n) {
-		check.dry_run = true;
-		check.genid = NULL;
-		if (fw_apply(plan, &check, fout, dl) < 0 ||
+		if ((!checked && fw_apply(plan, &check, fout, dl) < 0) ||
 		    net_commit(&t, &nout, dl) < 0)
-			goto out;
+			goto undo;
+	}
+	if (wt.n) {
+		wg_txn_summary(&wt, sum, sizeof(sum));
+		printf("wireguard: %s: %s\n", wg_done ? "applied" :
+		       "unchanged", sum);
 	}
 	cli_net_summary(&t.c, sum, sizeof(sum));
 	if (nout == NET_UNCHANGED || !t.c.n)
@@ -71,10 +99,16 @@ static int apply_all(struct fw_apply_opts *o, struct fw_plan *plan,
 	else
 		printf("network: applied: %s\n", sum);
 	r = fw_apply(plan, o, fout, dl);
-	if (r < 0 && nout == NET_APPLIED)
+	if (r < 0 && (nout == NET_APPLIED || wg_done))
 		r = -2;
+	goto out;
+undo:
+	if (wg_done)
+		wg_undo(&wt, &wo);
 out:
 	net_txn_free(&t);
+	wg_txn_free(&wt);
+	free(abs);
 	return r;
 }
 
@@ -92,6 +126,7 @@ static int apply_run(int argc, char **argv)
 	struct moat_config *cfg = NULL;
 	struct fw_plan *plan = NULL;
 	struct net_plan *net = NULL;
+	struct wg_plan *wg = NULL;
 	enum fw_outcome out;
 	char hash[FW_HASH_HEX + 1], sdir[512], *src = NULL;
 	uint32_t genid = 0;
@@ -124,7 +159,7 @@ static int apply_run(int argc, char **argv)
 		/* the recorded directory, unless the override names another */
 		if (env && *env && strcmp(env, sdir))
 			sdir[0] = '\0';
-		if (cli_net_unchanged(sdir)) {
+		if (cli_net_unchanged(sdir) && !wg_state_has_devices(sdir)) {
 			printf("network: unchanged\n");
 			printf("unchanged: table inet moat already holds this "
 			       "config (%.12s)\n", hash);
@@ -141,13 +176,14 @@ static int apply_run(int argc, char **argv)
 	if (r != MOAT_EXIT_OK)
 		goto out;
 	net = cli_net_compile(cfg);
-	if (!net) {
+	wg = cli_wg_compile(cfg);
+	if (!net || !wg) {
 		r = MOAT_EXIT_BAD;
 		goto out;
 	}
 	o.state_dir = cli_state_dir(cfg);
 	o.genid = &genid;
-	if ((c = apply_all(&o, plan, net, &out, &dl)) < 0) {
+	if ((c = apply_all(&o, plan, net, wg, path, &out, &dl)) < 0) {
 		diag_sort(&dl);
 		diag_print(&dl, stderr);
 		fprintf(stderr, "moat apply: %s\n", c == -2 ?
@@ -174,6 +210,7 @@ out:
 	free(src);
 	diag_list_free(&dl);
 	net_plan_free(net);
+	wg_plan_free(wg);
 	fw_plan_free(plan);
 	cfg_free(cfg);
 	return r;
@@ -302,7 +339,8 @@ static void json_hash(struct buf *b, const char *key, const char *h)
 }
 
 static void status_json(const struct status *s,
-			const struct cli_net_status *ns)
+			const struct cli_net_status *ns,
+			const struct cli_wg_status *ws)
 {
 	struct buf b = BUF_INIT;
 
@@ -330,6 +368,8 @@ static void status_json(const struct status *s,
 	}
 	buf_adds(&b, ",\"net\":");
 	cli_net_status_print(ns, &b);
+	buf_adds(&b, ",\"wireguard\":");
+	cli_wg_status_print(ws, &b);
 	buf_adds(&b, "}\n");
 	fputs(b.p, stdout);
 	buf_free(&b);
@@ -345,6 +385,7 @@ static int status_run(int argc, char **argv)
 	const char *path = MOAT_DEFAULT_CONFIG;
 	struct status s = { 0 };
 	struct cli_net_status ns;
+	struct cli_wg_status ws;
 	struct moat_config *cfg = NULL;
 	struct fw_plan *plan = NULL;
 	struct fw_nl nl = { 0 };
@@ -376,14 +417,18 @@ static int status_run(int argc, char **argv)
 	s.have_state = fw_state_load(cli_state_dir(cfg), &s.st) == 0;
 	judge(&s);
 	cli_net_status_read(&ns, cfg, cli_state_dir(cfg));
+	cli_wg_status_read(&ws, cfg, cli_state_dir(cfg));
 	if (json) {
-		status_json(&s, &ns);
+		status_json(&s, &ns, &ws);
 	} else {
 		status_text(&s);
 		cli_net_status_print(&ns, NULL);
+		cli_wg_status_print(&ws, NULL);
 	}
-	c = s.nproblems || ns.nproblems ? MOAT_EXIT_BAD : MOAT_EXIT_OK;
+	c = s.nproblems || ns.nproblems || ws.nproblems ? MOAT_EXIT_BAD :
+	    MOAT_EXIT_OK;
 	cli_net_status_free(&ns);
+	cli_wg_status_free(&ws);
 	fw_plan_free(plan);
 	cfg_free(cfg);
 	return c;

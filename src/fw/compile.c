@@ -636,6 +636,31 @@ static const char *const base_names[] = {
 	"input", "forward", "output", "prerouting", "postrouting",
 };
 
+/* A WireGuard device's listen port is open from every interface but the
+ * device itself: WireGuard answers nothing to a packet that does not
+ * carry a peer's key, so the port gives nothing away, and road warriors
+ * come from anywhere. */
+static void wireguard_ports(struct fwc *c, struct fw_chain *in)
+{
+	CFG_EACH(const struct cfg_vpn, vpn, c->cfg->vpn)
+	CFG_EACH(const struct cfg_wireguard, w, vpn->wireguard) {
+		const char *dev = w->interface.v ? w->interface.v : w->o.name;
+		struct buf b = BUF_INIT;
+		char *what;
+
+		if ((w->enabled.set && !w->enabled.v) || !w->listen_port.set ||
+		    !fw_quote(c, &b, dev, &w->o.name_pos, "interface")) {
+			buf_free(&b);
+			continue;
+		}
+		what = xasprintf("wireguard %s listen_port", w->o.name);
+		fw_chain_add(c, in, &w->listen_port.pos, what, "iifname != %s "
+			     "udp dport %lld accept", b.p, w->listen_port.v);
+		free(what);
+		buf_free(&b);
+	}
+}
+
 static void base_chains(struct fwc *c)
 {
 	struct fw_chain *in, *fwd;
@@ -657,6 +682,7 @@ static void base_chains(struct fwc *c)
 		     "ip6 hoplimit 255 accept");
 	fw_chain_add(c, fwd, NULL, NULL, "ct state vmap { established : accept, "
 		     "related : accept, invalid : drop }");
+	wireguard_ports(c, in);
 }
 
 static void sysctls(struct fwc *c, struct fw_plan *plan)

@@ -233,6 +233,47 @@ static void interfaces(struct nc *c)
 	}
 }
 
+/* WireGuard devices: the wg component creates them before net runs; net
+ * gives them their addresses, MTU and state. An `interface` block of the
+ * same name (for its zone or routes) is the same link. */
+static void wireguard(struct nc *c)
+{
+	static const struct cfg_strs none;
+
+	CFG_EACH(struct cfg_vpn, vpn, c->cfg->vpn)
+	CFG_EACH(struct cfg_wireguard, w, vpn->wireguard) {
+		const char *name = w->interface.v ? w->interface.v : w->o.name;
+		struct net_link *l = (struct net_link *)net_plan_link(c->plan,
+								      name);
+
+		if (w->enabled.set && !w->enabled.v)
+			continue;
+		if (!l) {
+			if (!(l = add_link(c, name, &w->o.name_pos)))
+				continue;
+			l->up = 1;
+		}
+		if (l->kind == NET_LINK_VLAN) {
+			diag_error(c->dl, &w->o.name_pos, "wireguard \"%s\": "
+				   "%s is a VLAN's name", w->o.name, name);
+			c->bad = -1;
+			continue;
+		}
+		l->kind = NET_LINK_WIREGUARD;
+		if (w->mtu.set) {
+			if (l->mtu && l->mtu != (uint32_t)w->mtu.v) {
+				diag_error(c->dl, &w->mtu.pos, "wireguard "
+					   "\"%s\": mtu %lld, but interface "
+					   "\"%s\" says %u", w->o.name,
+					   w->mtu.v, name, l->mtu);
+				c->bad = -1;
+			}
+			l->mtu = (uint32_t)w->mtu.v;
+		}
+		link_addrs(c, l, &w->address, &none);
+	}
+}
+
 static void route(struct nc *c, const struct cfg_route *cr, uint32_t table)
 {
 	struct net_route *r;
@@ -417,6 +458,7 @@ struct net_plan *net_compile(const struct moat_config *cfg,
 
 	plan->file = xstrdup(cfg->file ? cfg->file : "");
 	interfaces(&c);
+	wireguard(&c);
 	routes(&c);
 	rules(&c);
 	if (c.bad) {

@@ -256,6 +256,9 @@ static int diff_links(const struct net_plan *plan, const struct net_plan *st,
 		const struct net_link *k = net_plan_link(st, p->name);
 		struct net_op *op;
 
+		/* not made yet (a dry run): its addresses are still shown */
+		if (!k && p->kind == NET_LINK_WIREGUARD)
+			continue;
 		if (!k && p->kind == NET_LINK_DEVICE) {
 			diag_error(dl, &p->pos, "interface \"%s\" does not "
 				   "exist", p->name);

@@ -36,6 +36,8 @@ enum net_link_kind {
 	NET_LINK_DEVICE,	/* exists on its own (a NIC, a veth): never
 				 * created or removed by moat */
 	NET_LINK_VLAN,		/* an 802.1Q sub-interface moat creates */
+	NET_LINK_WIREGUARD,	/* a WireGuard device: created and removed
+				 * by the wg component, before net runs */
 };
 
 struct net_link {

@@ -167,6 +167,15 @@ class Netns:
                 pass
         self.procs = []
         if self.created:
+            # and what moat started there (wireguard-go, its supervisor):
+            # every process in this namespace is this test's
+            r = subprocess.run(["ip", "netns", "pids", self.name],
+                               capture_output=True, text=True)
+            for pid in r.stdout.split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (ProcessLookupError, ValueError):
+                    pass
             subprocess.run(["ip", "netns", "del", self.name],
                            capture_output=True)
             self.created = False
