@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs the kernel-feature tests this machine's kernel cannot (VLANs: no
-# 8021q here) under Debian's stock kernel, in the throwaway VM of the
+# 8021q here; WireGuard: no module here) under Debian's stock kernel, in the throwaway VM of the
 # workplace's vm-run:  sh tests/vm/run.sh build/moat
 # One VM boot for all of them: the VM's CPU is emulated, keep it short.
 set -eu
@@ -11,4 +11,5 @@ shared=$(sh "$here/../shared-dir.sh")
 work=$(mktemp -d /tmp/moat-vm-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 exec "$shared/tools/vm-run" --timeout 600 --dir "$work" -- \
-	sh "$here/net.sh" "$moat"
+	sh -c 'r=0; sh "$1/net.sh" "$2" || r=1; sh "$1/wg.sh" "$2" "$3" || r=1
+	       exit $r' vm "$here" "$moat" "$work"
