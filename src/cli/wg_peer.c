@@ -157,23 +157,21 @@ static bool first_free(const struct dev_ctx *x, int family,
 
 /* --- a change of one peer, live --------------------------------------------- */
 
+/* Sends one peer's change to the device, whatever else it holds: the
+ * cost does not grow with its peers. *live: the device was there. */
 static int send_one(const char *devname, const struct wg_peer *p,
 		    unsigned fields, bool *live)
 {
 	struct wg_device now = { .name = (char *)devname };
 	struct wg_peer_change pc = { .peer = p, .fields = fields };
 	struct wg_change c = { .dev = &now, .peers = &pc, .npeers = 1 };
-	struct wg_device cur;
-	enum wg_backend be;
+	enum wg_backend be = wg_backend_of(devname);
 	char err[256] = "";
-	int r = wg_read(devname, &cur, &be, err, sizeof(err));
+	int r;
 
 	*live = false;
-	if (r == -ENODEV)
+	if (be == WG_BACKEND_NONE)
 		return 0;
-	if (r < 0)
-		return fail("%s: %s", devname, err);
-	wg_device_clear(&cur);
 	r = wg_write(be, &c, err, sizeof(err));
 	if (r < 0)
 		return fail("%s: %s", devname, *err ? err : strerror(-r));
@@ -322,6 +320,7 @@ static const struct option peer_opts[] = {
 	{ "png", required_argument, NULL, 'P' },
 	{ "width", required_argument, NULL, 'w' },
 	{ "json", no_argument, NULL, 'j' },
+	{ "from", required_argument, NULL, 'F' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -330,6 +329,7 @@ struct peer_args {
 	const char *pub;
 	const char *allowed;
 	const char *endpoint;
+	const char *from;
 	long keepalive;
 	bool psk;
 	bool json;
@@ -361,6 +361,7 @@ static int peer_args(const char *cmd, int argc, char **argv,
 		case 'q': a->eo.qr = true; break;
 		case 'P': a->eo.png = optarg; break;
 		case 'j': a->json = true; break;
+		case 'F': a->from = optarg; break;
 		case 'w':
 			a->eo.width = (unsigned)strtoul(optarg, &end, 10);
 			if (*end || a->eo.width > 4096)
@@ -434,25 +435,113 @@ static int allowed_from(struct wg_peer *p, const char *list)
 	return r;
 }
 
+/* Stores peer p and sends it to the device: a clash of name or key with
+ * a config peer or a stored one is an error; when the device refuses it,
+ * it leaves the store again. */
+static int add_one(const struct dev_ctx *x, struct store *s,
+		   const struct wg_peer *p, bool *live)
+{
+	char err[256];
+	int r;
+
+	for (size_t i = 0; i < x->dev->npeers; i++) {
+		const struct wg_peer *o = &x->dev->peers[i];
+		const char *what = strcmp(o->name, p->name) ? "public key" :
+				   "name";
+
+		if (strcmp(o->name, p->name) && memcmp(o->pub, p->pub,
+						       WG_KEY_LEN))
+			continue;
+		return i < x->nconfig ?
+		       fail("%s: peer \"%s\" of the config (%s:%d) has that "
+			    "%s", x->dev->name, o->name, o->pos.file,
+			    o->pos.line, what) :
+		       fail("%s: peer \"%s\" added earlier has that %s",
+			    x->dev->name, o->name, what);
+	}
+	if (store_wg_peer_add(s, x->dev->name, p, err, sizeof(err)) < 0)
+		return fail("%s", err);
+	r = send_one(x->dev->name, p, WG_PEER_ALLOWED | WG_PEER_NEW |
+		     (p->has_psk ? WG_PEER_PSK : 0) |
+		     (p->endpoint.family ? WG_PEER_ENDPOINT : 0) |
+		     (p->keepalive ? WG_PEER_KEEPALIVE : 0), live);
+	if (r)
+		store_wg_peer_del(s, x->dev->name, p->name, err, sizeof(err));
+	return r;
+}
+
+/* --from FILE: "NAME PUBLIC_KEY ALLOWED_IPS" per line, each peer added
+ * on its own as `peer add` (and the API) would: its own store
+ * transaction, its own change to the device. */
+static int add_from(const struct dev_ctx *x, struct store *s,
+		    const char *path)
+{
+	char *text = NULL, *line, *save = NULL;
+	size_t len, n = 0, lineno = 0;
+	int r = MOAT_EXIT_OK;
+	bool live = false;
+
+	if (file_read(path, 1u << 30, &text, &len) < 0)
+		return fail("%s: cannot read it", path);
+	for (line = strtok_r(text, "\n", &save); line && !r;
+	     line = strtok_r(NULL, "\n", &save)) {
+		struct wg_peer p = { 0 };
+		char name[80], key[80], ips[1024];
+
+		lineno++;
+		if (*line == '#' || !*line)
+			continue;
+		if (sscanf(line, "%79s %79s %1023s", name, key, ips) != 3 ||
+		    !name_ok(name) || !wg_key_from_b64(key, p.pub)) {
+			r = fail("%s:%zu: want NAME PUBLIC_KEY ALLOWED_IPS",
+				 path, lineno);
+			break;
+		}
+		p.name = xstrdup(name);
+		r = allowed_from(&p, ips);
+		if (!r)
+			r = add_one(x, s, &p, &live);
+		wg_peer_clear(&p);
+		n += !r;
+	}
+	free(text);
+	fprintf(stderr, "moat wg: %zu peers added to %s%s\n", n,
+		x->dev->name, live || !n ? "" : " (the device is not up: it "
+		"gets them at the next moat apply)");
+	return r;
+}
+
 static int peer_add(struct peer_args *a)
 {
 	struct dev_ctx x;
 	struct wg_peer p = { 0 };
 	uint8_t priv[WG_KEY_LEN];
 	bool generated = false, live;
-	struct store *s;
+	struct store *s = NULL;
 	char err[256], key[WG_KEY_B64], ips[256] = "";
 	int r;
 
-	if (a->npos != 2)
-		return cli_usage_error(&cli_cmd_wg, "peer add DEVICE NAME");
-	if (!name_ok(a->pos[1]))
+	if (a->npos != (a->from ? 1 : 2))
+		return cli_usage_error(&cli_cmd_wg, "peer add DEVICE NAME, or "
+				       "peer add DEVICE --from FILE");
+	if (!a->from && !name_ok(a->pos[1]))
 		return cli_usage_error(&cli_cmd_wg, "peer add: name \"%s\": "
 				       "letters, digits, _ . - @ (at most 64)",
 				       a->pos[1]);
-	r = dev_open(&x, a->config, a->pos[0], true);
+	/* the stored peers are read only to find a free address: adding
+	 * one costs the same beside ten peers or ten thousand */
+	r = dev_open(&x, a->config, a->pos[0], !a->from && !a->allowed);
 	if (r != MOAT_EXIT_OK)
 		goto out;
+	s = store_open(x.state_dir, err, sizeof(err));
+	if (!s) {
+		r = fail("%s", err);
+		goto out;
+	}
+	if (a->from) {
+		r = add_from(&x, s, a->from);
+		goto out;
+	}
 	p.name = xstrdup(a->pos[1]);
 	if (a->pub) {
 		if (!wg_key_from_b64(a->pub, p.pub)) {
@@ -497,41 +586,8 @@ static int peer_add(struct peer_args *a)
 		if (h6)
 			wg_peer_add_allowed(&p, &v6);
 	}
-	for (size_t i = 0; i < x.dev->npeers; i++) {
-		const struct wg_peer *o = &x.dev->peers[i];
-
-		if (strcmp(o->name, p.name) && memcmp(o->pub, p.pub,
-						      WG_KEY_LEN))
-			continue;
-		r = i < x.nconfig ?
-		    fail("%s: peer \"%s\" of the config (%s:%d) has that %s",
-			 x.dev->name, o->name, o->pos.file, o->pos.line,
-			 strcmp(o->name, p.name) ? "public key" : "name") :
-		    fail("%s: peer \"%s\" added earlier has that %s",
-			 x.dev->name, o->name, strcmp(o->name, p.name) ?
-			 "public key" : "name");
+	if ((r = add_one(&x, s, &p, &live)) != 0)
 		goto out;
-	}
-	s = store_open(x.state_dir, err, sizeof(err));
-	if (!s || store_wg_peer_add(s, x.dev->name, &p, err, sizeof(err))) {
-		store_close(s);
-		r = fail("%s", err);
-		goto out;
-	}
-	store_close(s);
-	r = send_one(x.dev->name, &p, WG_PEER_ALLOWED | WG_PEER_NEW |
-		     (p.has_psk ? WG_PEER_PSK : 0) |
-		     (p.endpoint.family ? WG_PEER_ENDPOINT : 0) |
-		     (p.keepalive ? WG_PEER_KEEPALIVE : 0), &live);
-	if (r) {
-		/* not on the device: not in the store either */
-		s = store_open(x.state_dir, err, sizeof(err));
-		if (s)
-			store_wg_peer_del(s, x.dev->name, p.name, err,
-					  sizeof(err));
-		store_close(s);
-		goto out;
-	}
 	wg_key_to_b64(p.pub, key);
 	for (size_t i = 0; i < p.nallowed; i++) {
 		char one[64];
@@ -551,6 +607,7 @@ static int peer_add(struct peer_args *a)
 out:
 	sodium_memzero(priv, sizeof(priv));
 	wg_peer_clear(&p);
+	store_close(s);
 	dev_close(&x);
 	return r;
 }

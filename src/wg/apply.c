@@ -307,6 +307,14 @@ bool wg_state_has_devices(const char *state_dir)
 
 /* --- backends -------------------------------------------------------------- */
 
+enum wg_backend wg_backend_of(const char *name)
+{
+	if (!if_nametoindex(name))
+		return WG_BACKEND_NONE;
+	return wg_uapi_present(name) ? WG_BACKEND_USERSPACE :
+	       WG_BACKEND_KERNEL;
+}
+
 int wg_read(const char *name, struct wg_device *out, enum wg_backend *be,
 	    char *err, size_t errlen)
 {

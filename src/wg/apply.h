@@ -64,6 +64,8 @@ void wg_txn_summary(const struct wg_txn *t, char *out, size_t n);
 void wg_txn_describe(const struct wg_txn *t, struct buf *b);
 bool wg_txn_changes(const struct wg_txn *t);
 
+/* Which backend holds the device, without reading it. */
+enum wg_backend wg_backend_of(const char *name);
 /* The device as the kernel or wireguard-go holds it. 0 or -errno. */
 int wg_read(const char *name, struct wg_device *out, enum wg_backend *be,
 	    char *err, size_t errlen);
