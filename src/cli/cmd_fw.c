@@ -222,7 +222,10 @@ const struct cli_cmd cli_cmd_apply = {
 	.help =
 	"usage: moat apply [-c FILE] [--dry-run] [--force]\n\n"
 	"Compiles FILE (default " MOAT_DEFAULT_CONFIG ") and makes the\n"
-	"kernel hold it, the network first:\n\n"
+	"kernel hold it: WireGuard, the network, then the firewall:\n\n"
+	"WireGuard: makes the vpn { wireguard } devices (the kernel's, else\n"
+	"wireguard-go under moat's supervisor) and changes only the peers\n"
+	"and settings that differ; runtime peers (moat wg peer add) are kept.\n\n"
 	"Network: reads the links, addresses, moat's routes and rules over\n"
 	"rtnetlink and changes only the difference: MTU and link state,\n"
 	"VLANs, addresses, routes (any table) and policy rules. moat's\n"
