@@ -58,12 +58,14 @@ unit: all
 # cases and the examples.
 fuzz: $(FUZZ)/build.ninja
 	@ninja -C $(FUZZ) >/dev/null
-	@mkdir -p $(FUZZ)/corpus-hcl $(FUZZ)/corpus-fw $(FUZZ)/corpus-set $(FUZZ)/corpus-net
+	@mkdir -p $(FUZZ)/corpus-hcl $(FUZZ)/corpus-fw $(FUZZ)/corpus-set $(FUZZ)/corpus-net \
+		$(FUZZ)/corpus-wg_quick
 	@cp tests/hcl/oracle/*.hcl tests/hcl/divergent/*.hcl examples/*.hcl $(FUZZ)/corpus-hcl/
 	@cp tests/golden/*.hcl examples/*.hcl $(FUZZ)/corpus-fw/
 	@cp tests/fuzz/set-seeds/* $(FUZZ)/corpus-set/
 	@cp tests/fuzz/net-seeds/* tests/golden/*.hcl examples/*.hcl $(FUZZ)/corpus-net/
-	@cd $(FUZZ) && for h in hcl fw set net; do \
+	@cp tests/fuzz/wg-quick-seeds/* $(FUZZ)/corpus-wg_quick/
+	@cd $(FUZZ) && for h in hcl fw set net wg_quick; do \
 		./tests/fuzz/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) \
 		-max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 		corpus-$$h >fuzz-$$h.log 2>&1; rc=$$?; tail -8 fuzz-$$h.log; \

@@ -34,6 +34,8 @@ struct qctx {
 	size_t errors;
 	int lineno;
 	const char *line;		/* the current line, for columns */
+	const char *col_p;		/* where col was last counted to */
+	int col;
 	enum sect sect;
 	struct pos seen[K_COUNT];	/* where each single key was given */
 	char *name;			/* a name comment waiting for a peer */
@@ -81,15 +83,18 @@ static char *trim(char *s)
 	return s;
 }
 
-/* Where p (inside the current line) is; columns count characters. */
-static struct pos at_ptr(const struct qctx *c, const char *p)
+/* Where p (inside the current line) is; columns count characters. From
+ * where the last call left off when it can: a long list stays linear. */
+static struct pos at_ptr(struct qctx *c, const char *p)
 {
-	int col = 1;
-
-	for (const char *s = c->line; s < p; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			col++;
-	return (struct pos){ c->q->file, c->lineno, col };
+	if (!c->col_p || p < c->col_p) {
+		c->col_p = c->line;
+		c->col = 1;
+	}
+	for (; c->col_p < p; c->col_p++)
+		if (((unsigned char)*c->col_p & 0xc0) != 0x80)
+			c->col++;
+	return (struct pos){ c->q->file, c->lineno, c->col };
 }
 
 static void qerr(struct qctx *c, const struct pos *at, const char *fmt, ...)
@@ -690,6 +695,7 @@ static void parse_line(struct qctx *c, const char *raw, size_t n)
 	}
 	line = xstrndup(raw, n);
 	c->line = line;
+	c->col_p = NULL;
 	hash = strchr(line, '#');
 	p = skip_blank(line);
 	if (hash && p == hash) {
@@ -718,35 +724,48 @@ out:
 	sodium_memzero(line, n);	/* it may have held a key */
 	free(line);
 	c->line = NULL;
+	c->col_p = NULL;
 }
 
-/* Every peer named, each name once. */
+static size_t name_find(const struct wg_quick *q, size_t before,
+			const char *name)
+{
+	for (size_t j = 0; j < before; j++)
+		if (!strcmp(q->peers[j].name, name))
+			return j;
+	return before;
+}
+
+/* Every peer named, each name once: a name taken gets "-2", "-3", ...
+ * counted on the peer that took it first. */
 static void name_peers(struct qctx *c)
 {
 	struct wg_quick *q = c->q;
+	unsigned *next = xcalloc(q->npeers + 1, sizeof(*next));
 
 	for (size_t i = 0; i < q->npeers; i++) {
 		struct wg_quick_peer *p = &q->peers[i];
+		size_t first;
 		char *base;
-		bool taken = true;
 
 		if (!p->name)
 			p->name = xasprintf("peer%zu", i + 1);
-		base = xstrdup(p->name);
-		for (unsigned n = 2; taken; n++) {
-			taken = false;
-			for (size_t j = 0; j < i && !taken; j++)
-				taken = !strcmp(q->peers[j].name, p->name);
-			if (taken) {
-				free(p->name);
-				p->name = xasprintf("%s-%u", base, n);
-			}
-		}
-		if (strcmp(base, p->name))
-			diag_warn(c->dl, &p->name_at, "peer name \"%s\" is "
-				  "taken; this peer is \"%s\"", base, p->name);
+		first = name_find(q, i, p->name);
+		if (first == i)
+			continue;
+		base = p->name;
+		p->name = NULL;
+		do {
+			free(p->name);
+			p->name = xasprintf("%s-%u", base,
+					    next[first] = next[first] ?
+					    next[first] + 1 : 2);
+		} while (name_find(q, i, p->name) < i);
+		diag_warn(c->dl, &p->name_at, "peer name \"%s\" is taken; "
+			  "this peer is \"%s\"", base, p->name);
 		free(base);
 	}
+	free(next);
 }
 
 static void finish(struct qctx *c)
@@ -761,7 +780,8 @@ static void finish(struct qctx *c)
 	for (size_t i = 0; i < q->npeers; i++)
 		if (!q->peers[i].has_pub && !q->peers[i].pub_at.line)
 			qerr(c, &q->peers[i].pos, "[Peer] has no PublicKey");
-	name_peers(c);
+	if (!c->errors)
+		name_peers(c);
 }
 
 int wg_quick_parse(const char *text, size_t len, const char *file,
