@@ -27,6 +27,9 @@
 #endif
 
 #define RECV_SIZE 65536		/* a dump page is at most 32 KiB */
+/* Requests other than SET_DEVICE: a header, a name and a kind. Zeroed,
+ * since libmnl (1.0.4) does not zero attribute padding. */
+#define REQ_SIZE 256
 #define GET_TRIES 5		/* dumps interrupted by a concurrent change */
 
 struct wnl {
@@ -231,7 +234,7 @@ static struct nlmsghdr *genl_msg(struct wnl *nl, void *buf, uint16_t type,
  * (asking for it loads the module when there is one). -ENOENT: none. */
 static int genl_open(struct wnl *nl, uint16_t *family)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char buf[REQ_SIZE] = { 0 };
 	struct nlmsghdr *nlh;
 	int r;
 
@@ -261,7 +264,7 @@ static int get_cb(const struct nlmsghdr *nlh, void *data)
 static int get_once(const char *ifname, struct wg_device *out, char *err,
 		    size_t errlen)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char buf[REQ_SIZE] = { 0 };
 	struct nlmsghdr *nlh;
 	struct wnl nl;
 	uint16_t family;
@@ -321,8 +324,10 @@ int wg_kernel_set(const struct wg_change *ch, char *err, size_t errlen)
 	}
 	if (wg_genl_build_set(ch, family, nl.seq + 1,
 			      (size_t)MNL_SOCKET_BUFFER_SIZE, &m) < 0) {
-		r = fail(err, errlen, NULL, -EINVAL, "WG_CMD_SET_DEVICE",
-			 name);
+		r = -EINVAL;
+		snprintf(nl.err, sizeof(nl.err), "no message can say this "
+			 "change (a bad name or family, or a peer too big)");
+		fail(err, errlen, &nl, r, "WG_CMD_SET_DEVICE", name);
 		goto out;
 	}
 	nl.seq += (uint32_t)m.n;
@@ -357,7 +362,7 @@ static struct nlmsghdr *link_msg(struct wnl *nl, void *buf, uint16_t type,
 
 int wg_kernel_link_add(const char *ifname, char *err, size_t errlen)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char buf[REQ_SIZE] = { 0 };
 	struct nlmsghdr *nlh;
 	struct nlattr *info;
 	struct wnl nl;
@@ -413,7 +418,7 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 
 int wg_kernel_link_del(const char *ifname, char *err, size_t errlen)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char buf[REQ_SIZE] = { 0 };
 	struct nlmsghdr *nlh;
 	bool is_wg = false;
 	struct wnl nl;

@@ -110,6 +110,9 @@ static bool msg_start(struct build *b, void *buf, uint16_t family,
 	unsigned f = first ? b->ch->fields : 0;
 	struct genlmsghdr *g;
 
+	/* libmnl (1.0.4) leaves attribute padding as it finds it, and a
+	 * cancelled nest leaves its bytes: start from zeros */
+	memset(buf, 0, b->max);
 	b->nlh = mnl_nlmsg_put_header(buf);
 	b->nlh->nlmsg_type = family;
 	b->nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
@@ -262,7 +265,7 @@ static int build_msg(struct build *b, void *buf, uint16_t family,
 		mnl_attr_nest_cancel(b->nlh, peers);
 	/* a first message of device fields alone is progress too: the
 	 * peers start afresh in the next */
-	return 0;
+	return any || (first && b->ch->fields) ? 0 : -1;
 }
 
 static void msgs_push(struct wg_genl_msgs *m, size_t *cap,
