@@ -8,11 +8,27 @@
 
 static void buf_reserve(struct buf *b, size_t extra)
 {
-	size_t need = b->len + extra + 1;
+	size_t need = b->len + extra + 1, cap = b->cap ? b->cap : 64;
+	char *p;
 
 	if (need < b->len)
 		fatal("buffer too large");
-	xgrow((void **)&b->p, &b->cap, need, 1);
+	if (!b->secret) {
+		xgrow((void **)&b->p, &b->cap, need, 1);
+		return;
+	}
+	if (need <= b->cap)
+		return;
+	while (cap < need)
+		cap *= 2;
+	p = xmalloc(cap);
+	if (b->p) {
+		memcpy(p, b->p, b->len + 1);
+		explicit_bzero(b->p, b->cap);
+		free(b->p);
+	}
+	b->p = p;
+	b->cap = cap;
 }
 
 void buf_add(struct buf *b, const void *data, size_t n)
@@ -53,6 +69,8 @@ void buf_printf(struct buf *b, const char *fmt, ...)
 
 void buf_reset(struct buf *b)
 {
+	if (b->secret && b->p)
+		explicit_bzero(b->p, b->cap);
 	b->len = 0;
 	if (b->p)
 		b->p[0] = '\0';
@@ -69,6 +87,8 @@ char *buf_steal(struct buf *b)
 
 void buf_free(struct buf *b)
 {
+	if (b->secret && b->p)
+		explicit_bzero(b->p, b->cap);
 	free(b->p);
 	b->p = NULL;
 	b->len = b->cap = 0;

@@ -2,6 +2,7 @@
 #ifndef MOAT_BASE_BUF_H
 #define MOAT_BASE_BUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/util.h"
@@ -10,9 +11,13 @@ struct buf {
 	char *p;
 	size_t len;
 	size_t cap;
+	bool secret;	/* it may hold keys: grown by copy and wipe, so no
+			 * freed block keeps a copy; wiped by buf_free and
+			 * buf_reset (a stolen buffer is the caller's to wipe) */
 };
 
-#define BUF_INIT { NULL, 0, 0 }
+#define BUF_INIT { NULL, 0, 0, false }
+#define BUF_SECRET_INIT { NULL, 0, 0, true }
 
 void buf_add(struct buf *b, const void *data, size_t n);
 void buf_adds(struct buf *b, const char *s);

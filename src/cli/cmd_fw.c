@@ -420,7 +420,7 @@ static int status_run(int argc, char **argv)
 	s.have_state = fw_state_load(cli_state_dir(cfg), &s.st) == 0;
 	judge(&s);
 	cli_net_status_read(&ns, cfg, cli_state_dir(cfg));
-	cli_wg_status_read(&ws, cfg, cli_state_dir(cfg));
+	cli_wg_status_read(&ws, cfg);
 	if (json) {
 		status_json(&s, &ns, &ws);
 	} else {

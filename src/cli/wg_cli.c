@@ -48,8 +48,7 @@ static void add_dev(struct cli_wg_status *s, const char *name)
 	s->errors[s->n++] = NULL;
 }
 
-void cli_wg_status_read(struct cli_wg_status *s, const struct moat_config *cfg,
-			const char *state_dir)
+void cli_wg_status_read(struct cli_wg_status *s, const struct moat_config *cfg)
 {
 	struct diag_list dl = { 0 };
 	struct wg_plan *plan = cfg ? wg_compile(cfg, &dl) : NULL;
@@ -80,7 +79,6 @@ void cli_wg_status_read(struct cli_wg_status *s, const struct moat_config *cfg,
 		d.has_priv = false;
 		s->devs[i] = d;
 	}
-	(void)state_dir;
 	wg_plan_free(plan);
 	diag_list_free(&dl);
 }

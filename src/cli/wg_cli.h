@@ -23,9 +23,8 @@ struct cli_wg_status {
 	size_t nproblems;
 };
 
-/* Reads every device the config names (and those moat made). */
-void cli_wg_status_read(struct cli_wg_status *s, const struct moat_config *cfg,
-			const char *state_dir);
+/* Reads every enabled device the config names. */
+void cli_wg_status_read(struct cli_wg_status *s, const struct moat_config *cfg);
 /* As text on stdout, or as one JSON array appended to json. */
 void cli_wg_status_print(const struct cli_wg_status *s, struct buf *json);
 void cli_wg_status_free(struct cli_wg_status *s);

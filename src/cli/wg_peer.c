@@ -52,7 +52,6 @@ static int fail(const char *fmt, ...)
 static int dev_open(struct dev_ctx *x, const char *path, const char *name,
 		    bool with_store)
 {
-	struct diag_list dl = { 0 };
 	struct store *s;
 	char err[256];
 	int r;
@@ -80,7 +79,6 @@ static int dev_open(struct dev_ctx *x, const char *path, const char *name,
 		return fail("%s", err);
 	r = store_wg_peers(s, name, x->dev, err, sizeof(err));
 	store_close(s);
-	diag_list_free(&dl);
 	return r < 0 ? fail("%s", err) : MOAT_EXIT_OK;
 }
 
@@ -88,71 +86,6 @@ static void dev_close(struct dev_ctx *x)
 {
 	wg_plan_free(x->plan);
 	cfg_free(x->cfg);
-}
-
-/* --- addresses ------------------------------------------------------------ */
-
-static bool covers(const struct wg_allowed *net, const struct wg_allowed *a)
-{
-	if (net->family != a->family || net->cidr > a->cidr)
-		return false;
-	for (int bit = 0; bit < net->cidr; bit++)
-		if ((net->addr[bit / 8] ^ a->addr[bit / 8]) &
-		    (0x80u >> (bit % 8)))
-			return false;
-	return true;
-}
-
-static bool taken(const struct dev_ctx *x, const struct wg_allowed *a)
-{
-	for (size_t i = 0; i < x->dev->naddresses; i++) {
-		struct wg_allowed own;
-		char *slash = strchr(x->dev->addresses[i], '/');
-		char *host = xstrndup(x->dev->addresses[i], slash ?
-				      (size_t)(slash - x->dev->addresses[i]) :
-				      strlen(x->dev->addresses[i]));
-		bool same = wg_allowed_parse(host, &own) && covers(&own, a);
-
-		free(host);
-		if (same)
-			return true;
-	}
-	for (size_t i = 0; i < x->dev->npeers; i++)
-		for (size_t k = 0; k < x->dev->peers[i].nallowed; k++)
-			if (covers(&x->dev->peers[i].allowed[k], a) ||
-			    covers(a, &x->dev->peers[i].allowed[k]))
-				return true;
-	return false;
-}
-
-/* The first host of the device's first subnet of family that no address
- * and no peer has: a /32 (or /128). */
-static bool first_free(const struct dev_ctx *x, int family,
-		       struct wg_allowed *out)
-{
-	for (size_t i = 0; i < x->dev->naddresses; i++) {
-		struct wg_allowed net;
-		int max = family == AF_INET ? 32 : 128;
-		uint64_t hosts, n;
-
-		if (!wg_allowed_parse(x->dev->addresses[i], &net) ||
-		    net.family != family || net.cidr >= max - 1)
-			continue;
-		hosts = max - net.cidr >= 24 ? (1u << 24) :
-			(1ull << (max - net.cidr));
-		/* IPv4: neither the network nor the broadcast address */
-		for (n = 1; n + (family == AF_INET) < hosts; n++) {
-			*out = net;
-			out->cidr = (uint8_t)max;
-			for (int b = 0; b < 32 && (n >> b); b++)
-				if (n >> b & 1)
-					out->addr[max / 8 - 1 - b / 8] |=
-						(uint8_t)(1u << (b % 8));
-			if (!taken(x, out))
-				return true;
-		}
-	}
-	return false;
 }
 
 /* --- a change of one peer, live --------------------------------------------- */
@@ -430,8 +363,7 @@ static int allowed_from(struct wg_peer *p, const char *list)
 			wg_peer_add_allowed(p, &a);
 	}
 	free(copy);
-	qsort(p->allowed, p->nallowed, sizeof(*p->allowed),
-	      (int (*)(const void *, const void *))wg_allowed_cmp);
+	wg_allowed_sort(p->allowed, p->nallowed);
 	return r;
 }
 
@@ -573,8 +505,8 @@ static int peer_add(struct peer_args *a)
 			goto out;
 	} else {
 		struct wg_allowed v4, v6;
-		bool h4 = first_free(&x, AF_INET, &v4);
-		bool h6 = first_free(&x, AF_INET6, &v6);
+		bool h4 = wg_device_first_free(x.dev, AF_INET, &v4);
+		bool h6 = wg_device_first_free(x.dev, AF_INET6, &v6);
 
 		if (!h4 && !h6) {
 			r = fail("%s: no free address in its subnets; give "

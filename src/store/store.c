@@ -154,8 +154,7 @@ static bool row_peer(sqlite3_stmt *st, struct wg_peer *p)
 			wg_peer_add_allowed(p, &a);
 	}
 	free(list);
-	qsort(p->allowed, p->nallowed, sizeof(*p->allowed),
-	      (int (*)(const void *, const void *))wg_allowed_cmp);
+	wg_allowed_sort(p->allowed, p->nallowed);
 	return ok;
 }
 

@@ -339,9 +339,8 @@ int wg_read(const char *name, struct wg_device *out, enum wg_backend *be,
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < out->npeers; i++)
-		qsort(out->peers[i].allowed, out->peers[i].nallowed,
-		      sizeof(struct wg_allowed),
-		      (int (*)(const void *, const void *))wg_allowed_cmp);
+		wg_allowed_sort(out->peers[i].allowed,
+				out->peers[i].nallowed);
 	return 0;
 }
 

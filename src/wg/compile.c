@@ -62,25 +62,23 @@ static int peer_compile(struct wg_device *d, const struct cfg_wg_peer *cp,
 	return bad;
 }
 
-static int allowed_cmp(const void *pa, const void *pb)
-{
-	const struct wg_allowed *a = pa, *b = pb;
-
-	if (a->family != b->family)
-		return a->family - b->family;
-	if (a->cidr != b->cidr)
-		return a->cidr - b->cidr;
-	return memcmp(a->addr, b->addr, sizeof(a->addr));
-}
-
 /* Two peers routing the same prefix: the kernel would silently give it to
  * whichever came last. */
+struct owned_prefix {
+	struct wg_allowed a;
+	size_t peer;
+};
+
+static int owned_prefix_cmp(const void *pa, const void *pb)
+{
+	const struct owned_prefix *a = pa, *b = pb;
+
+	return wg_allowed_cmp(&a->a, &b->a);
+}
+
 static int allowed_clash(const struct wg_device *d, struct diag_list *dl)
 {
-	struct {
-		struct wg_allowed a;
-		size_t peer;
-	} *v;
+	struct owned_prefix *v;
 	size_t n = 0;
 	int bad = 0;
 
@@ -95,12 +93,11 @@ static int allowed_clash(const struct wg_device *d, struct diag_list *dl)
 			v[n].a = d->peers[i].allowed[k];
 			v[n++].peer = i;
 		}
-	/* allowed_cmp compares the first member: sort by it */
-	qsort(v, n, sizeof(*v), allowed_cmp);
+	qsort(v, n, sizeof(*v), owned_prefix_cmp);
 	for (size_t i = 1; i < n; i++) {
 		char s[64];
 
-		if (allowed_cmp(&v[i - 1].a, &v[i].a) ||
+		if (wg_allowed_cmp(&v[i - 1].a, &v[i].a) ||
 		    v[i - 1].peer == v[i].peer)
 			continue;
 		wg_allowed_format(&v[i].a, s, sizeof(s));
@@ -147,8 +144,7 @@ static int device_compile(struct wg_device *d, const struct cfg_wireguard *w,
 	CFG_EACH(const struct cfg_wg_peer, p, w->peers)
 		bad |= peer_compile(d, p, dl);
 	for (size_t i = 0; i < d->npeers; i++)
-		qsort(d->peers[i].allowed, d->peers[i].nallowed,
-		      sizeof(struct wg_allowed), allowed_cmp);
+		wg_allowed_sort(d->peers[i].allowed, d->peers[i].nallowed);
 	if (!bad)
 		bad = allowed_clash(d, dl);
 	return bad;
@@ -205,9 +201,4 @@ const struct wg_device *wg_plan_device(const struct wg_plan *p,
 		if (!strcmp(p->devs[i].name, name))
 			return &p->devs[i];
 	return NULL;
-}
-
-int wg_allowed_cmp(const struct wg_allowed *a, const struct wg_allowed *b)
-{
-	return allowed_cmp(a, b);
 }

@@ -52,8 +52,7 @@ static bool allowed_same(const struct wg_peer *p, const struct wg_peer *k)
 		return true;
 	v = xmalloc(k->nallowed * sizeof(*v));
 	memcpy(v, k->allowed, k->nallowed * sizeof(*v));
-	qsort(v, k->nallowed, sizeof(*v),
-	      (int (*)(const void *, const void *))wg_allowed_cmp);
+	wg_allowed_sort(v, k->nallowed);
 	for (size_t i = 0; same && i < p->nallowed; i++)
 		same = !wg_allowed_cmp(&p->allowed[i], &v[i]);
 	free(v);

@@ -108,6 +108,26 @@ bool wg_allowed_parse(const char *s, struct wg_allowed *a)
 	return true;
 }
 
+int wg_allowed_cmp(const struct wg_allowed *a, const struct wg_allowed *b)
+{
+	if (a->family != b->family)
+		return a->family - b->family;
+	if (a->cidr != b->cidr)
+		return a->cidr - b->cidr;
+	return memcmp(a->addr, b->addr, sizeof(a->addr));
+}
+
+static int allowed_qcmp(const void *a, const void *b)
+{
+	return wg_allowed_cmp(a, b);
+}
+
+void wg_allowed_sort(struct wg_allowed *v, size_t n)
+{
+	if (n > 1)
+		qsort(v, n, sizeof(*v), allowed_qcmp);
+}
+
 void wg_allowed_format(const struct wg_allowed *a, char *out, size_t n)
 {
 	char host[INET6_ADDRSTRLEN];
@@ -178,6 +198,82 @@ bool wg_endpoint_equal(const struct wg_endpoint *a,
 		return false;
 	return !a->family ||
 	       (a->port == b->port && !memcmp(a->addr, b->addr, len));
+}
+
+/* Whether prefix net holds a (all of it). */
+static bool covers(const struct wg_allowed *net, const struct wg_allowed *a)
+{
+	if (net->family != a->family || net->cidr > a->cidr)
+		return false;
+	for (int bit = 0; bit < net->cidr; bit++)
+		if ((net->addr[bit / 8] ^ a->addr[bit / 8]) &
+		    (0x80u >> (bit % 8)))
+			return false;
+	return true;
+}
+
+/* The device's own address: "10.200.0.1/24" as 10.200.0.1/32. */
+static bool own_host(const char *addr, struct wg_allowed *h)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(addr, '/');
+	size_t n = slash ? (size_t)(slash - addr) : strlen(addr);
+
+	if (n >= sizeof(host))
+		return false;
+	memcpy(host, addr, n);
+	host[n] = '\0';
+	return wg_allowed_parse(host, h);
+}
+
+static bool taken(const struct wg_device *d, const struct wg_allowed *own,
+		  size_t nown, const struct wg_allowed *a)
+{
+	for (size_t i = 0; i < nown; i++)
+		if (covers(&own[i], a))
+			return true;
+	for (size_t i = 0; i < d->npeers; i++)
+		for (size_t k = 0; k < d->peers[i].nallowed; k++)
+			if (covers(&d->peers[i].allowed[k], a) ||
+			    covers(a, &d->peers[i].allowed[k]))
+				return true;
+	return false;
+}
+
+bool wg_device_first_free(const struct wg_device *d, int family,
+			  struct wg_allowed *out)
+{
+	int max = family == AF_INET ? 32 : 128;
+	struct wg_allowed *own = xcalloc(d->naddresses + 1, sizeof(*own));
+	size_t nown = 0;
+	bool found = false;
+
+	for (size_t i = 0; i < d->naddresses; i++)
+		nown += own_host(d->addresses[i], &own[nown]);
+	for (size_t i = 0; i < d->naddresses && !found; i++) {
+		struct wg_allowed net;
+		uint64_t hosts;
+
+		if (!wg_allowed_parse(d->addresses[i], &net) ||
+		    net.family != family || net.cidr >= max - 1)
+			continue;
+		/* at most 2^24 candidates: an IPv6 /64 is not walked whole */
+		hosts = max - net.cidr >= 24 ? (1u << 24) :
+			(1ull << (max - net.cidr));
+		/* IPv4: neither the network nor the broadcast address */
+		for (uint64_t n = 1; !found && n + (family == AF_INET) < hosts;
+		     n++) {
+			*out = net;
+			out->cidr = (uint8_t)max;
+			for (int b = 0; b < 32 && (n >> b); b++)
+				if (n >> b & 1)
+					out->addr[max / 8 - 1 - b / 8] |=
+						(uint8_t)(1u << (b % 8));
+			found = !taken(d, own, nown, out);
+		}
+	}
+	free(own);
+	return found;
 }
 
 const struct wg_peer *wg_device_find_peer(const struct wg_device *d,

@@ -838,66 +838,14 @@ void wg_quick_free(struct wg_quick *q)
 	sodium_memzero(q, sizeof(*q));
 }
 
-/* --- text that may hold keys ------------------------------------------- */
-
-/* A struct buf grown by copying and wiping, so that no freed block keeps
- * a copy of a key; out_free wipes the rest. */
-static void out_reserve(struct buf *b, size_t extra)
-{
-	size_t need = b->len + extra + 1, cap = b->cap ? b->cap : 512;
-	char *p;
-
-	if (need <= b->cap)
-		return;
-	while (cap < need)
-		cap *= 2;
-	p = xmalloc(cap);
-	if (b->p) {
-		memcpy(p, b->p, b->len + 1);
-		sodium_memzero(b->p, b->cap);
-		free(b->p);
-	} else {
-		p[0] = '\0';
-	}
-	b->p = p;
-	b->cap = cap;
-}
-
-static void out_add(struct buf *b, const char *s, size_t n)
-{
-	out_reserve(b, n);
-	buf_add(b, s, n);
-}
-
-static void out_adds(struct buf *b, const char *s)
-{
-	out_add(b, s, strlen(s));
-}
-
-static void out_printf(struct buf *b, const char *fmt, ...) MOAT_PRINTF(2, 3);
-static void out_printf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		fatal("out_printf: bad format");
-	out_reserve(b, (size_t)n);
-	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
+/* --- text that may hold keys (struct buf with secret set) --------------- */
 
 static void out_key(struct buf *b, const uint8_t key[WG_KEY_LEN])
 {
 	char s[WG_KEY_B64];
 
 	wg_key_to_b64(key, s);
-	out_adds(b, s);
+	buf_adds(b, s);
 	sodium_memzero(s, sizeof(s));
 }
 
@@ -907,26 +855,26 @@ static void out_key(struct buf *b, const uint8_t key[WG_KEY_LEN])
  * template (as config/print.c writes them). */
 static void out_str(struct buf *b, const char *s)
 {
-	out_adds(b, "\"");
+	buf_adds(b, "\"");
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
 
 		if (ch == '"' || ch == '\\')
-			out_printf(b, "\\%c", ch);
+			buf_printf(b, "\\%c", ch);
 		else if (ch == '\n')
-			out_adds(b, "\\n");
+			buf_adds(b, "\\n");
 		else if (ch == '\r')
-			out_adds(b, "\\r");
+			buf_adds(b, "\\r");
 		else if (ch == '\t')
-			out_adds(b, "\\t");
+			buf_adds(b, "\\t");
 		else if (ch < 0x20 || ch == 0x7f)
-			out_printf(b, "\\u%04x", ch);
+			buf_printf(b, "\\u%04x", ch);
 		else if ((ch == '$' || ch == '%') && s[1] == '{')
-			out_printf(b, "%c%c", ch, ch);
+			buf_printf(b, "%c%c", ch, ch);
 		else
-			out_add(b, s, 1);
+			buf_add(b, s, 1);
 	}
-	out_adds(b, "\"");
+	buf_adds(b, "\"");
 }
 
 /* One block's attributes, '=' aligned as `moat config print` and the
@@ -947,13 +895,12 @@ static struct buf *attr_new(struct attrs *a, const char *key,
 	if (a->n == ARRAY_SIZE(a->v))
 		fatal("wg_quick_to_hcl: too many attributes");
 	a->v[a->n].key = key;
-	memset(tmp, 0, sizeof(*tmp));
+	*tmp = (struct buf)BUF_SECRET_INIT;
 	return tmp;
 }
 
 static void attr_end(struct attrs *a, struct buf *tmp)
 {
-	out_reserve(tmp, 0);
 	a->v[a->n++].val = buf_steal(tmp);
 }
 
@@ -970,9 +917,9 @@ static void attr_key(struct attrs *a, const char *key,
 {
 	struct buf t;
 
-	out_adds(attr_new(a, key, &t), "\"");
+	buf_adds(attr_new(a, key, &t), "\"");
 	out_key(&t, k);
-	out_adds(&t, "\"");
+	buf_adds(&t, "\"");
 	attr_end(a, &t);
 }
 
@@ -980,7 +927,7 @@ static void attr_raw(struct attrs *a, const char *key, const char *text)
 {
 	struct buf t;
 
-	out_adds(attr_new(a, key, &t), text);
+	buf_adds(attr_new(a, key, &t), text);
 	attr_end(a, &t);
 }
 
@@ -988,7 +935,7 @@ static void attr_num(struct attrs *a, const char *key, long long v)
 {
 	struct buf t;
 
-	out_printf(attr_new(a, key, &t), "%lld", v);
+	buf_printf(attr_new(a, key, &t), "%lld", v);
 	attr_end(a, &t);
 }
 
@@ -999,13 +946,13 @@ static void attr_list(struct attrs *a, const char *key,
 
 	if (!l->n)
 		return;
-	out_adds(attr_new(a, key, &t), "[");
+	buf_adds(attr_new(a, key, &t), "[");
 	for (size_t i = 0; i < l->n; i++) {
 		if (i)
-			out_adds(&t, ", ");
+			buf_adds(&t, ", ");
 		out_str(&t, l->v[i]);
 	}
-	out_adds(&t, "]");
+	buf_adds(&t, "]");
 	attr_end(a, &t);
 }
 
@@ -1017,9 +964,9 @@ static void attrs_print(struct buf *b, int depth, struct attrs *a)
 		if ((int)strlen(a->v[i].key) > w)
 			w = (int)strlen(a->v[i].key);
 	for (size_t i = 0; i < a->n; i++) {
-		out_printf(b, "%*s%-*s = ", depth * 2, "", w, a->v[i].key);
-		out_adds(b, a->v[i].val);
-		out_adds(b, "\n");
+		buf_printf(b, "%*s%-*s = ", depth * 2, "", w, a->v[i].key);
+		buf_adds(b, a->v[i].val);
+		buf_adds(b, "\n");
 		sodium_memzero(a->v[i].val, strlen(a->v[i].val));
 		free(a->v[i].val);
 	}
@@ -1030,9 +977,9 @@ static void hcl_peer(struct buf *b, const struct wg_quick_peer *p)
 {
 	struct attrs a = { .n = 0 };
 
-	out_adds(b, "\n    peer ");
+	buf_adds(b, "\n    peer ");
 	out_str(b, p->name);
-	out_adds(b, " {\n");
+	buf_adds(b, " {\n");
 	attr_key(&a, "public_key", p->pub);
 	if (p->has_psk)
 		attr_key(&a, "preshared_key", p->psk);
@@ -1042,7 +989,7 @@ static void hcl_peer(struct buf *b, const struct wg_quick_peer *p)
 	if (p->keepalive > 0)
 		attr_num(&a, "persistent_keepalive", p->keepalive);
 	attrs_print(b, 3, &a);
-	out_adds(b, "    }\n");
+	buf_adds(b, "    }\n");
 }
 
 /* "off", "auto", a number, or a name of iproute2's own tables. */
@@ -1091,7 +1038,7 @@ char *wg_quick_to_hcl(const struct wg_quick *q, const char *name,
 	struct pos file_at = { q->file, 0, 0 };
 	size_t errors = dl->nerrors;
 	struct attrs a = { .n = 0 };
-	struct buf b = BUF_INIT;
+	struct buf b = BUF_SECRET_INIT;
 	const char *why, *table = NULL;
 
 	if (!ifname_valid(name, false, &why))
@@ -1107,9 +1054,9 @@ char *wg_quick_to_hcl(const struct wg_quick *q, const char *name,
 	if (dl->nerrors > errors)
 		return NULL;
 
-	out_adds(&b, "vpn {\n  wireguard ");
+	buf_adds(&b, "vpn {\n  wireguard ");
 	out_str(&b, name);
-	out_adds(&b, " {\n");
+	buf_adds(&b, " {\n");
 	attr_raw(&a, "enabled", "true");
 	attr_str(&a, "interface", name);
 	if (q->has_priv)
@@ -1127,7 +1074,7 @@ char *wg_quick_to_hcl(const struct wg_quick *q, const char *name,
 	attrs_print(&b, 2, &a);
 	for (size_t i = 0; i < q->npeers; i++)
 		hcl_peer(&b, &q->peers[i]);
-	out_adds(&b, "  }\n}\n");
+	buf_adds(&b, "  }\n}\n");
 	return buf_steal(&b);
 }
 
@@ -1138,40 +1085,40 @@ static void client_list(struct buf *b, const char *key, char *const *v,
 {
 	if (!n)
 		return;
-	out_printf(b, "%s = ", key);
+	buf_printf(b, "%s = ", key);
 	for (size_t i = 0; i < n; i++)
-		out_printf(b, "%s%s", i ? ", " : "", v[i]);
-	out_adds(b, "\n");
+		buf_printf(b, "%s%s", i ? ", " : "", v[i]);
+	buf_adds(b, "\n");
 }
 
 char *wg_quick_client(const struct wg_client_conf *c)
 {
-	struct buf b = BUF_INIT;
+	struct buf b = BUF_SECRET_INIT;
 
-	out_adds(&b, "[Interface]\n");
+	buf_adds(&b, "[Interface]\n");
 	if (c->has_priv) {
-		out_adds(&b, "PrivateKey = ");
+		buf_adds(&b, "PrivateKey = ");
 		out_key(&b, c->priv);
-		out_adds(&b, "\n");
+		buf_adds(&b, "\n");
 	} else {
-		out_adds(&b, "# PrivateKey = (kept by the client)\n");
+		buf_adds(&b, "# PrivateKey = (kept by the client)\n");
 	}
 	client_list(&b, "Address", c->address, c->naddress);
 	client_list(&b, "DNS", c->dns, c->ndns);
 	if (c->mtu)
-		out_printf(&b, "MTU = %d\n", c->mtu);
-	out_adds(&b, "\n[Peer]\nPublicKey = ");
+		buf_printf(&b, "MTU = %d\n", c->mtu);
+	buf_adds(&b, "\n[Peer]\nPublicKey = ");
 	out_key(&b, c->server_pub);
-	out_adds(&b, "\n");
+	buf_adds(&b, "\n");
 	if (c->has_psk) {
-		out_adds(&b, "PresharedKey = ");
+		buf_adds(&b, "PresharedKey = ");
 		out_key(&b, c->psk);
-		out_adds(&b, "\n");
+		buf_adds(&b, "\n");
 	}
 	if (c->endpoint)
-		out_printf(&b, "Endpoint = %s\n", c->endpoint);
+		buf_printf(&b, "Endpoint = %s\n", c->endpoint);
 	client_list(&b, "AllowedIPs", c->allowed_ips, c->nallowed);
 	if (c->keepalive > 0)
-		out_printf(&b, "PersistentKeepalive = %d\n", c->keepalive);
+		buf_printf(&b, "PersistentKeepalive = %d\n", c->keepalive);
 	return buf_steal(&b);
 }

@@ -54,8 +54,8 @@ static int wait_fd(int fd, short ev)
 	return r < 0 ? -errno : r == 0 ? -ETIMEDOUT : 0;
 }
 
-/* Sends req, reads until the answer's empty line. The answer is wiped and
- * freed by the caller. */
+/* Sends req, reads until the answer's empty line into ans (a secret
+ * buffer: it may carry the private key). */
 static int uapi_talk(const char *name, const struct buf *req, struct buf *ans,
 		     char *err, size_t errlen)
 {
@@ -120,17 +120,10 @@ bool wg_uapi_present(const char *name)
 	return true;
 }
 
-static void ans_free(struct buf *b)
-{
-	if (b->p)
-		sodium_memzero(b->p, b->len);
-	buf_free(b);
-}
-
 int wg_uapi_get(const char *name, struct wg_device *out, char *err,
 		size_t errlen)
 {
-	struct buf req = BUF_INIT, ans = BUF_INIT;
+	struct buf req = BUF_SECRET_INIT, ans = BUF_SECRET_INIT;
 	int r;
 
 	*err = '\0';
@@ -145,13 +138,13 @@ int wg_uapi_get(const char *name, struct wg_device *out, char *err,
 			wg_device_clear(out);
 	}
 	buf_free(&req);
-	ans_free(&ans);
+	buf_free(&ans);
 	return r;
 }
 
 int wg_uapi_set(const struct wg_change *c, char *err, size_t errlen)
 {
-	struct buf req = BUF_INIT, ans = BUF_INIT;
+	struct buf req = BUF_SECRET_INIT, ans = BUF_SECRET_INIT;
 	struct wg_device d = { 0 };
 	int r;
 
@@ -161,9 +154,7 @@ int wg_uapi_set(const struct wg_change *c, char *err, size_t errlen)
 	if (!r)
 		r = wg_uapi_parse(ans.p ? ans.p : "", ans.len, &d, err, errlen);
 	wg_device_clear(&d);
-	if (req.p)
-		sodium_memzero(req.p, req.len);
 	buf_free(&req);
-	ans_free(&ans);
+	buf_free(&ans);
 	return r;
 }

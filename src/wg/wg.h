@@ -156,14 +156,22 @@ void wg_peer_add_allowed(struct wg_peer *p, const struct wg_allowed *a);
 bool wg_allowed_parse(const char *s, struct wg_allowed *a);
 /* "10.0.0.0/24", "fd00::/64" */
 void wg_allowed_format(const struct wg_allowed *a, char *out, size_t n);
-/* Family, then prefix length, then address. */
+/* Family, then prefix length, then address; the order peers keep their
+ * allowed IPs in (plans and devices as read), so that two lists compare
+ * item by item. */
 int wg_allowed_cmp(const struct wg_allowed *a, const struct wg_allowed *b);
+void wg_allowed_sort(struct wg_allowed *v, size_t n);
 /* "192.0.2.1:51820", "[2001:db8::1]:51820"; false when it is not an
  * address and a port (names are resolved by the caller). */
 bool wg_endpoint_parse(const char *s, struct wg_endpoint *e);
 void wg_endpoint_format(const struct wg_endpoint *e, char *out, size_t n);
 bool wg_endpoint_equal(const struct wg_endpoint *a,
 		       const struct wg_endpoint *b);
+/* The first host (/32, /128) of the device's subnets of family that
+ * neither one of its addresses nor a peer's allowed IPs cover: what a
+ * peer added without allowed IPs gets. false when there is none. */
+bool wg_device_first_free(const struct wg_device *d, int family,
+			  struct wg_allowed *out);
 const struct wg_peer *wg_device_find_peer(const struct wg_device *d,
 					  const uint8_t pub[WG_KEY_LEN]);
 void wg_peer_clear(struct wg_peer *p);

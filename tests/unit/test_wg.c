@@ -273,6 +273,31 @@ static void test_uapi(void **state)
 	diag_list_free(&dl);
 }
 
+/* A peer without allowed IPs gets the first host no one has. */
+static void test_first_free(void **state)
+{
+	struct diag_list dl = { 0 };
+	struct wg_plan *p = compile(cfg_text, &dl);
+	struct wg_device *d = &p->devs[0];
+	struct wg_allowed a;
+	char s[64];
+
+	(void)state;
+	/* .1 is the device's, .2 phone's, .3 office's */
+	assert_true(wg_device_first_free(d, AF_INET, &a));
+	wg_allowed_format(&a, s, sizeof(s));
+	assert_string_equal(s, "10.200.0.4/32");
+	assert_false(wg_device_first_free(d, AF_INET6, &a));
+	/* a peer's /30 covers .4 to .7 */
+	assert_true(wg_allowed_parse("10.200.0.4/30", &a));
+	wg_peer_add_allowed(&d->peers[0], &a);
+	assert_true(wg_device_first_free(d, AF_INET, &a));
+	wg_allowed_format(&a, s, sizeof(s));
+	assert_string_equal(s, "10.200.0.8/32");
+	wg_plan_free(p);
+	diag_list_free(&dl);
+}
+
 static void test_keys_and_endpoints(void **state)
 {
 	uint8_t k[WG_KEY_LEN];
@@ -304,6 +329,7 @@ int main(void)
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_diff_scale),
 		cmocka_unit_test(test_uapi),
+		cmocka_unit_test(test_first_free),
 		cmocka_unit_test(test_keys_and_endpoints),
 	};
 
