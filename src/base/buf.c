@@ -6,19 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void buf_reserve(struct buf *b, size_t extra)
+/* A secret buffer's growth: a new block, the old one wiped. */
+static void secret_grow(struct buf *b, size_t need)
 {
-	size_t need = b->len + extra + 1, cap = b->cap ? b->cap : 64;
+	size_t cap = b->cap ? b->cap : 64;
 	char *p;
 
-	if (need < b->len)
-		fatal("buffer too large");
-	if (!b->secret) {
-		xgrow((void **)&b->p, &b->cap, need, 1);
-		return;
-	}
-	if (need <= b->cap)
-		return;
 	while (cap < need)
 		cap *= 2;
 	p = xmalloc(cap);
@@ -29,6 +22,18 @@ static void buf_reserve(struct buf *b, size_t extra)
 	}
 	b->p = p;
 	b->cap = cap;
+}
+
+static void buf_reserve(struct buf *b, size_t extra)
+{
+	size_t need = b->len + extra + 1;
+
+	if (need < b->len)
+		fatal("buffer too large");
+	if (!b->secret)
+		xgrow((void **)&b->p, &b->cap, need, 1);
+	else if (need > b->cap)
+		secret_grow(b, need);
 }
 
 void buf_add(struct buf *b, const void *data, size_t n)
@@ -55,6 +60,10 @@ void buf_printf(struct buf *b, const char *fmt, ...)
 	va_list ap;
 	int n;
 
+	/* never true; without it gcc 12 under -fsanitize=undefined warns
+	 * "null format string" at the first vsnprintf below */
+	if (!fmt)
+		fatal("buf_printf: no format");
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
