@@ -411,6 +411,10 @@ static int ip_attr(const struct nlattr *a, void *data)
 	case WGALLOWEDIP_A_IPADDR:
 		if (len != 4 && len != 16)
 			return MNL_CB_ERROR;
+		/* a repeated attribute replaces the whole address: a
+		 * 16-byte one then a 4-byte one must not leave bytes of
+		 * the first behind an IPv4 address */
+		memset(ip->a.addr, 0, sizeof(ip->a.addr));
 		memcpy(ip->a.addr, mnl_attr_get_payload(a), len);
 		ip->addr_len = len;
 		break;

@@ -1153,6 +1153,36 @@ static void test_parse_edges(void **state)
 	check_ip(&dev.peers[0].allowed[0], "10.0.0.0/24");
 	check_ip(&dev.peers[1].allowed[0], "10.0.0.5/32");
 	wg_device_clear(&dev);
+
+	/* an address given twice, 16 bytes then 4: the IPv4 address is
+	 * the second alone, nothing of the first behind it */
+	nlh = dump_msg(buf);
+	peers = mnl_attr_nest_start(nlh, WGDEVICE_A_PEERS);
+	peer = mnl_attr_nest_start(nlh, 0);
+	put_key(nlh, WGPEER_A_PUBLIC_KEY, 5);
+	ips = mnl_attr_nest_start(nlh, WGPEER_A_ALLOWEDIPS);
+	{
+		struct nlattr *ip = mnl_attr_nest_start(nlh, 0);
+		uint8_t ones[16], v4[4] = { 10, 0, 0, 1 };
+
+		memset(ones, 0xff, sizeof(ones));
+		mnl_attr_put_u16(nlh, WGALLOWEDIP_A_FAMILY, AF_INET);
+		mnl_attr_put(nlh, WGALLOWEDIP_A_IPADDR, sizeof(ones), ones);
+		mnl_attr_put(nlh, WGALLOWEDIP_A_IPADDR, sizeof(v4), v4);
+		mnl_attr_put_u8(nlh, WGALLOWEDIP_A_CIDR_MASK, 32);
+		mnl_attr_nest_end(nlh, ip);
+	}
+	mnl_attr_nest_end(nlh, ips);
+	mnl_attr_nest_end(nlh, peer);
+	mnl_attr_nest_end(nlh, peers);
+	assert_int_equal(parse_exact(nlh, &dev), 0);
+	assert_int_equal(dev.peers[0].nallowed, 1);
+	{
+		static const uint8_t want[16] = { 10, 0, 0, 1 };
+
+		assert_memory_equal(dev.peers[0].allowed[0].addr, want, 16);
+	}
+	wg_device_clear(&dev);
 }
 
 /* ---- malformed dump messages ---- */
