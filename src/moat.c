@@ -16,6 +16,13 @@ const struct cli_cmd *const cli_cmds[] = {
 	&cli_cmd_status,
 	&cli_cmd_lab,
 	&cli_cmd_wg,
+	&cli_cmd_ctl,
+	&cli_cmd_reload,
+	&cli_cmd_confirm,
+	&cli_cmd_rollback,
+	&cli_cmd_revisions,
+	&cli_cmd_audit,
+	&cli_cmd_api,
 	&cli_cmd_help,
 	NULL,
 };

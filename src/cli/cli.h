@@ -29,6 +29,13 @@ extern const struct cli_cmd cli_cmd_diff;
 extern const struct cli_cmd cli_cmd_status;
 extern const struct cli_cmd cli_cmd_lab;
 extern const struct cli_cmd cli_cmd_wg;
+extern const struct cli_cmd cli_cmd_ctl;
+extern const struct cli_cmd cli_cmd_reload;
+extern const struct cli_cmd cli_cmd_confirm;
+extern const struct cli_cmd cli_cmd_rollback;
+extern const struct cli_cmd cli_cmd_revisions;
+extern const struct cli_cmd cli_cmd_audit;
+extern const struct cli_cmd cli_cmd_api;
 
 /* The table, NULL-terminated, in the order `moat help` lists them. */
 extern const struct cli_cmd *const cli_cmds[];

@@ -1,5 +1,6 @@
 /* moat apply / moat status: put the firewall in the kernel and say how it
  * stands. (moat compile is cmd_compile.c, moat diff cmd_diff.c.) */
+#include <errno.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "base/buf.h"
 #include "cli/cli.h"
+#include "cli/ctl_cli.h"
 #include "cli/load.h"
 #include "cli/net_cli.h"
 #include "cli/wg_cli.h"
@@ -112,15 +114,41 @@ out:
 	return r;
 }
 
+/* When ctl runs, it applies (and keeps) the config: an exit status.
+ * -1: no ctl runs; apply here. */
+static int apply_via_ctl(const char *path, long confirm)
+{
+	char *abs = realpath(path, NULL);
+	bool absent;
+	json_t *res;
+	int r;
+
+	if (!abs) {
+		fprintf(stderr, "moat apply: %s: %s\n", path, strerror(errno));
+		return MOAT_EXIT_USAGE;
+	}
+	r = cli_ctl_call("apply", json_pack("{sssI}", "path", abs,
+			 "confirm_within", (json_int_t)confirm), &res, &absent);
+	free(abs);
+	if (r < 0)
+		return r == -1 ? MOAT_EXIT_BAD : absent ? -1 : MOAT_EXIT_USAGE;
+	r = cli_ctl_print_apply("apply", res);
+	json_decref(res);
+	return r ? MOAT_EXIT_BAD : MOAT_EXIT_OK;
+}
+
 static int apply_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "confirm-within", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct fw_apply_opts o = { 0 };
+	long confirm = 0;
+	char *end;
 	const char *path = MOAT_DEFAULT_CONFIG;
 	struct diag_list dl = { 0 };
 	struct moat_config *cfg = NULL;
@@ -142,6 +170,13 @@ static int apply_run(int argc, char **argv)
 		case 'c': path = optarg; break;
 		case 'n': o.dry_run = true; break;
 		case 'f': o.force = true; break;
+		case 'C':
+			confirm = strtol(optarg, &end, 10);
+			if (*end || confirm < 1 || confirm > 86400)
+				return cli_usage_error(&cli_cmd_apply,
+					"--confirm-within: seconds, 1 to "
+					"86400");
+			break;
 		default:
 			return cli_usage_error(&cli_cmd_apply,
 					       "unknown option '%s'",
@@ -151,6 +186,16 @@ static int apply_run(int argc, char **argv)
 	if (optind != argc)
 		return cli_usage_error(&cli_cmd_apply, "unexpected argument "
 				       "'%s'", argv[optind]);
+	if (!o.dry_run && strcmp(path, "-")) {
+		r = apply_via_ctl(path, confirm);
+		if (r >= 0)
+			return r;
+	}
+	if (confirm) {
+		fprintf(stderr, "moat apply: --confirm-within needs a running "
+			"`moat ctl` (it rolls back when the time is up)\n");
+		return MOAT_EXIT_USAGE;
+	}
 	have_id = fw_fast_stat(path, &id);
 	if (!o.force && !o.dry_run && have_id &&
 	    fw_fast_unchanged(path, hash, sdir, sizeof(sdir), &dl)) {
@@ -220,7 +265,13 @@ const struct cli_cmd cli_cmd_apply = {
 	.name = "apply",
 	.summary = "configure the network, then load the firewall",
 	.help =
-	"usage: moat apply [-c FILE] [--dry-run] [--force]\n\n"
+	"usage: moat apply [-c FILE] [--dry-run] [--force] "
+	"[--confirm-within SECONDS]\n\n"
+	"When `moat ctl` runs, it does the apply (only the components whose\n"
+	"plan changed; rolled back when one fails), records it as a revision,\n"
+	"makes FILE its config, and answers with each component's outcome.\n"
+	"With --confirm-within, it goes back to the previous config unless\n"
+	"`moat confirm` comes within SECONDS. Without ctl, moat applies here:\n\n"
 	"Compiles FILE (default " MOAT_DEFAULT_CONFIG ") and makes the\n"
 	"kernel hold it: WireGuard, the network, then the firewall:\n\n"
 	"WireGuard: makes the vpn { wireguard } devices (the kernel's, else\n"
@@ -343,7 +394,7 @@ static void json_hash(struct buf *b, const char *key, const char *h)
 
 static void status_json(const struct status *s,
 			const struct cli_net_status *ns,
-			const struct cli_wg_status *ws)
+			const struct cli_wg_status *ws, const json_t *ctl)
 {
 	struct buf b = BUF_INIT;
 
@@ -373,9 +424,51 @@ static void status_json(const struct status *s,
 	cli_net_status_print(ns, &b);
 	buf_adds(&b, ",\"wireguard\":");
 	cli_wg_status_print(ws, &b);
+	buf_adds(&b, ",\"ctl\":");
+	if (ctl) {
+		char *t = json_dumps(ctl, JSON_COMPACT);
+
+		buf_adds(&b, t ? t : "null");
+		free(t);
+	} else {
+		buf_adds(&b, "null");
+	}
 	buf_adds(&b, "}\n");
 	fputs(b.p, stdout);
 	buf_free(&b);
+}
+
+/* The running ctl, when there is one. */
+static void ctl_text(const json_t *c)
+{
+	const json_t *api = json_object_get(c, "api"), *mon;
+	char when[64];
+
+	if (!c) {
+		printf("ctl: not running\n");
+		return;
+	}
+	mon = json_object_get(c, "monitor");
+	printf("ctl: running, pid %lld, revision %lld of %s\n",
+	       json_integer_value(json_object_get(c, "pid")),
+	       json_integer_value(json_object_get(c, "revision")),
+	       json_string_value(json_object_get(c, "config")));
+	if (json_is_true(json_object_get(c, "awaiting_confirm"))) {
+		cli_when(when, sizeof(when), json_integer_value(
+			 json_object_get(c, "confirm_deadline_ms")) / 1000);
+		printf("  awaiting `moat confirm`; rolls back at %s\n", when);
+	}
+	printf("  integrity monitor: %s, %lld restore(s)%s%s\n",
+	       json_is_true(json_object_get(mon, "running")) ? "on" : "off",
+	       json_integer_value(json_object_get(mon, "restores")),
+	       json_object_get(mon, "last_restore") ? "; last: " : "",
+	       json_string_value(json_object_get(mon, "last_restore")) ?: "");
+	if (json_integer_value(json_object_get(api, "listeners")))
+		printf("  api: %s, pid %lld, %lld restart(s)\n",
+		       json_is_true(json_object_get(api, "running")) ?
+		       "running" : "down",
+		       json_integer_value(json_object_get(api, "pid")),
+		       json_integer_value(json_object_get(api, "restarts")));
 }
 
 static int status_run(int argc, char **argv)
@@ -389,6 +482,8 @@ static int status_run(int argc, char **argv)
 	struct status s = { 0 };
 	struct cli_net_status ns;
 	struct cli_wg_status ws;
+	json_t *ctl = NULL;
+	bool absent;
 	struct moat_config *cfg = NULL;
 	struct fw_plan *plan = NULL;
 	struct fw_nl nl = { 0 };
@@ -421,13 +516,17 @@ static int status_run(int argc, char **argv)
 	judge(&s);
 	cli_net_status_read(&ns, cfg, cli_state_dir(cfg));
 	cli_wg_status_read(&ws, cfg);
+	if (cli_ctl_call("status", NULL, &ctl, &absent) < 0)
+		ctl = NULL;
 	if (json) {
-		status_json(&s, &ns, &ws);
+		status_json(&s, &ns, &ws, ctl);
 	} else {
 		status_text(&s);
 		cli_net_status_print(&ns, NULL);
 		cli_wg_status_print(&ws, NULL);
+		ctl_text(ctl);
 	}
+	json_decref(ctl);
 	c = s.nproblems || ns.nproblems || ws.nproblems ? MOAT_EXIT_BAD :
 	    MOAT_EXIT_OK;
 	cli_net_status_free(&ns);

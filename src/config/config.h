@@ -290,6 +290,20 @@ struct cfg_vpn {
 	struct cfg_vec wireguard;	/* struct cfg_wireguard */
 };
 
+/* The control plane's HTTP listeners (ctl opens them for api). Flywall
+ * has listen in both blocks (api's is deprecated there); moat takes
+ * either. TLS is not mapped yet: the schema reports it unsupported. */
+struct cfg_api {
+	struct cfg_obj o;
+	struct cfg_bool enabled;
+	struct cfg_str listen;		/* "ADDR:PORT", "[V6]:PORT", ":PORT" */
+};
+
+struct cfg_web {
+	struct cfg_obj o;
+	struct cfg_str listen;
+};
+
 struct moat_config {
 	struct cfg_obj o;
 	char *file;			/* every pos.file points here */
@@ -308,6 +322,8 @@ struct moat_config {
 	struct cfg_vec policy_routes;	/* struct cfg_policy_route */
 	struct cfg_vec mark_rules;	/* struct cfg_mark_rule */
 	struct cfg_vec vpn;		/* at most one struct cfg_vpn */
+	struct cfg_vec api;		/* at most one struct cfg_api */
+	struct cfg_vec web;		/* at most one struct cfg_web */
 };
 
 /* Iterates over the objects of a cfg_vec (empty vectors have v NULL). */

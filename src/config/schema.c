@@ -405,6 +405,29 @@ static const struct cfg_section vpn_section = {
 	.flywall = FLY_VPNConfig,
 };
 
+#define T struct cfg_api
+static const struct cfg_field api_fields[] = {
+	F(T, enabled, CK_BOOL),
+	F(T, listen, CK_STR),
+	END,
+};
+#undef T
+static const struct cfg_section api_section = {
+	.type = "api", .size = sizeof(struct cfg_api),
+	.fields = api_fields, .flywall = FLY_APIConfig,
+};
+
+#define T struct cfg_web
+static const struct cfg_field web_fields[] = {
+	F(T, listen, CK_STR),
+	END,
+};
+#undef T
+static const struct cfg_section web_section = {
+	.type = "web", .size = sizeof(struct cfg_web),
+	.fields = web_fields, .flywall = FLY_WebConfig,
+};
+
 /* --- the file ------------------------------------------------------------ */
 
 #define T struct moat_config
@@ -427,6 +450,8 @@ static const struct cfg_child root_children[] = {
 	CHILD(T, "policy_route", policy_route_section, policy_routes),
 	CHILD(T, "mark_rule", mark_rule_section, mark_rules),
 	CHILD(T, "vpn", vpn_section, vpn, .single = true),
+	CHILD(T, "api", api_section, api, .single = true),
+	CHILD(T, "web", web_section, web, .single = true),
 	CEND,
 };
 #undef T

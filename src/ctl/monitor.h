@@ -29,8 +29,10 @@ enum mon_kind {
  * for the audit log: "nft: rule deleted in chain input",
  * "nft: table inet moat deleted", "route 10.9.0.0/16 table 100 deleted",
  * "address 192.0.2.1/24 removed from lan0", "link lan0 down". proto:
- * NETLINK_NETFILTER or NETLINK_ROUTE. Returns MON_NONE for what does not
- * concern moat (another table, someone else's route, a set element). */
+ * NETLINK_NETFILTER or NETLINK_ROUTE; nlh: one message, its nlmsg_len
+ * bytes readable (as mnl_nlmsg_ok checks). Returns MON_NONE for what
+ * does not concern moat (another table, someone else's route, a set
+ * element) and for what cannot be read. */
 unsigned monitor_classify(int proto, const struct nlmsghdr *nlh,
 			  const char *const *links, char *what, size_t n);
 
@@ -38,7 +40,8 @@ unsigned monitor_classify(int proto, const struct nlmsghdr *nlh,
 
 struct monitor;
 /* Called at most once per debounce period (10 ms after the first event of
- * a burst) with the kinds seen and the first event's description. */
+ * a burst) with the kinds seen and the first event of each kind,
+ * described and joined by "; ". */
 typedef void (*monitor_cb)(struct monitor *m, unsigned kinds,
 			   const char *what, void *data);
 
@@ -48,6 +51,11 @@ typedef void (*monitor_cb)(struct monitor *m, unsigned kinds,
 struct monitor *monitor_open(uv_loop_t *loop, const char *const *links,
 			     monitor_cb cb, void *data, char *err,
 			     size_t errlen);
+/* Reads and forgets the events queued now: ctl calls it after changing
+ * the kernel itself, whose own events would otherwise read as a tamper.
+ * Returns the kinds they were, so that ctl can check once more (a change
+ * by someone else in the same moment is among them). */
+unsigned monitor_drain(struct monitor *m);
 /* Replaces the managed links (after a reload). */
 void monitor_set_links(struct monitor *m, const char *const *links);
 /* Closes the sockets; the handles are closed on the loop. */

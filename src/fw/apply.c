@@ -169,6 +169,26 @@ out:
 	return r;
 }
 
+/* Removes table inet moat (what `moat ctl --flush-on-exit` leaves). */
+int fw_remove(struct diag_list *dl)
+{
+	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	int r;
+
+	if (!nft) {
+		diag_error(dl, NULL, "libnftables: cannot create a context");
+		return -1;
+	}
+	nft_ctx_buffer_output(nft);
+	nft_ctx_buffer_error(nft);
+	r = nft_run_cmd_from_buffer(nft, preamble);
+	if (r)
+		diag_error(dl, NULL, "removing table %s %s: %s", FW_FAMILY,
+			   FW_TABLE, nft_ctx_get_error_buffer(nft));
+	nft_ctx_free(nft);
+	return r ? -1 : 0;
+}
+
 /* Whether the kernel holds plan already. The hash in the table's comment
  * says which config was loaded; the generation count says whether anyone
  * committed anything since. When someone did, the table is fingerprinted

@@ -29,6 +29,9 @@ struct fw_apply_opts {
 int fw_apply(const struct fw_plan *plan, const struct fw_apply_opts *o,
 	     enum fw_outcome *out, struct diag_list *dl);
 
+/* Removes table inet moat; 0 or -1 with dl saying why. */
+int fw_remove(struct diag_list *dl);
+
 /* What the last apply left in STATE_DIR/fw.state. */
 struct fw_state {
 	char hash[FW_HASH_HEX + 1];	/* of the last plan applied */

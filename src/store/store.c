@@ -15,6 +15,7 @@
 #include "base/buf.h"
 #include "base/file.h"
 #include "base/util.h"
+#include "store/internal.h"
 #include "store/store.h"
 
 struct store {
@@ -34,6 +35,33 @@ static const char *const migrations[] = {
 	" created_at INTEGER NOT NULL,"
 	" PRIMARY KEY (device, name),"
 	" UNIQUE (device, public_key))",
+	/* 2: config revisions and the hash-chained audit log (revisions.c,
+	 * audit.c). The triggers stop ordinary SQL from rewriting history;
+	 * the chain is what catches anyone who goes around them. */
+	"CREATE TABLE revisions ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" created_at INTEGER NOT NULL,"		/* unix seconds */
+	" author TEXT NOT NULL,"
+	" origin TEXT NOT NULL,"
+	" config_path TEXT NOT NULL,"
+	" config TEXT NOT NULL,"		/* the HCL text */
+	" hash TEXT NOT NULL,"			/* sha256 hex of config */
+	" result TEXT NOT NULL,"
+	" detail TEXT NOT NULL DEFAULT '');"
+	"CREATE TABLE audit ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" at INTEGER NOT NULL,"			/* unix milliseconds */
+	" who TEXT NOT NULL,"
+	" origin TEXT NOT NULL,"
+	" action TEXT NOT NULL,"
+	" detail TEXT NOT NULL,"
+	" result TEXT NOT NULL,"
+	" prev TEXT NOT NULL,"
+	" hash TEXT NOT NULL);"
+	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN"
+	" SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN"
+	" SELECT RAISE(ABORT, 'the audit log is append-only'); END",
 };
 
 static int fail(struct store *s, char *err, size_t errlen, const char *what)
@@ -109,6 +137,11 @@ bad:
 	free(path);
 	store_close(s);
 	return NULL;
+}
+
+sqlite3 *store_db(struct store *s)
+{
+	return s->db;
 }
 
 void store_close(struct store *s)

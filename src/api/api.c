@@ -1,0 +1,641 @@
+/* moat api's serving half: libmicrohttpd on the sockets ctl passed, and the
+ * RPC client that asks ctl whatever a request needs. It runs inside the
+ * sandbox (sandbox.c): it must not open files or sockets, and no request
+ * may hold a thread longer than API_RPC_TIMEOUT_MS waiting for ctl.
+ *
+ * Threads: MHD's workers run the handlers; the main thread alone reads the
+ * RPC socket (answers, events, EOF) and SIGTERM (a signalfd). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "api/api.h"
+#include "base/buf.h"
+#include "ctl/rpc.h"
+
+/* Frames queued for ctl beyond this mean ctl stopped reading: new calls
+ * fail at once instead of growing the queue. */
+#define API_OUT_MAX (1u << 20)
+/* MHD threads per listening socket: a request holds one while it waits
+ * for ctl, the others keep serving. */
+#define API_THREADS 4u
+#define API_MAX_CONNS 256u
+/* Handlers need little; 4 threads of glibc's default 8 MiB would not. */
+#define API_STACK ((size_t)512 * 1024)
+#define API_CONN_TIMEOUT_S 30u
+/* Per connection; a longer request head gets 431 from MHD. */
+#define API_CONN_MEMORY ((size_t)32 * 1024)
+/* How long SIGTERM waits for the requests in flight. */
+#define API_DRAIN_MS 5000
+/* MHD's complaints about clients, at most this many a second. */
+#define API_MHD_LOG_RATE 5
+
+/* A request waiting for ctl's answer (on its caller's stack). */
+struct api_call {
+	json_int_t id;
+	json_t *answer;			/* set by the main thread */
+	struct api_call *next;
+};
+
+/* The channel to ctl. Handlers queue a request and wait for the answer
+ * with their id; the main thread reads and hands answers out. */
+struct api_rpc {
+	int fd;
+	int wake_fd;			/* eventfd: out has bytes to write */
+	pthread_mutex_t lock;		/* guards the rest */
+	pthread_cond_t answered;	/* on CLOCK_MONOTONIC */
+	struct buf out;			/* frames not yet written */
+	json_int_t next_id;
+	struct api_call *calls;
+	bool closed;
+};
+
+struct api {
+	struct api_rpc rpc;
+	struct rpc_reader in;		/* the main thread's alone */
+	int sig_fd;
+	struct MHD_Daemon *mhd[API_MAX_LISTEN];
+	int mhd_fd[API_MAX_LISTEN];
+	size_t n_mhd;
+	atomic_int inflight;		/* requests begun, not finished */
+	atomic_bool ctl_ok;		/* the last health answer, for logs */
+	pthread_mutex_t log_lock;	/* the MHD log rate limit */
+	time_t log_sec;
+	unsigned int log_n, log_dropped;
+};
+
+void api_log(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* one call, so that threads' lines do not mix */
+	fprintf(stderr, "api: %s\n", line);
+}
+
+static void deadline_in(struct timespec *ts, int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+static bool past(const struct timespec *ts)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > ts->tv_sec ||
+	       (now.tv_sec == ts->tv_sec && now.tv_nsec >= ts->tv_nsec);
+}
+
+/* ---- the RPC client ---- */
+
+/* Writes what the socket takes of out; lock held. -1: the channel broke
+ * (it is then closed for every caller). */
+static int rpc_flush(struct api_rpc *r)
+{
+	while (r->out.len) {
+		ssize_t n = send(r->fd, r->out.p, r->out.len,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n < 0) {
+			api_log("rpc: write to ctl: %s", strerror(errno));
+			r->closed = true;
+			pthread_cond_broadcast(&r->answered);
+			return -1;
+		}
+		r->out.len -= (size_t)n;
+		memmove(r->out.p, r->out.p + n, r->out.len + 1);
+	}
+	return 0;
+}
+
+/* Queues the request; lock held. -1 when it cannot be sent. */
+static int rpc_queue(struct api_rpc *r, struct api_call *call,
+		     const char *method, json_t *params)
+{
+	json_t *msg;
+	int ret;
+
+	if (r->closed || r->out.len > API_OUT_MAX) {
+		json_decref(params);
+		return -1;
+	}
+	call->id = ++r->next_id;
+	msg = json_pack("{sIsso}", "id", call->id, "method", method,
+			"params", params);
+	ret = msg ? rpc_frame(&r->out, msg) : -1;
+	json_decref(msg);
+	if (ret < 0)
+		return -1;
+	call->next = r->calls;
+	r->calls = call;
+	if (rpc_flush(r) == 0 && r->out.len) {
+		uint64_t one = 1;
+
+		/* the rest is the main thread's to write when it can */
+		if (write(r->wake_fd, &one, sizeof(one)) < 0)
+			api_log("rpc: wake: %s", strerror(errno));
+	}
+	return 0;
+}
+
+static void rpc_unlink(struct api_rpc *r, struct api_call *call)
+{
+	for (struct api_call **p = &r->calls; *p; p = &(*p)->next)
+		if (*p == call) {
+			*p = call->next;
+			return;
+		}
+}
+
+/* Asks ctl METHOD(params) (stolen) and waits up to timeout_ms. Returns
+ * ctl's answer ({"id","result"} or {"id","error"}; the caller decrefs it),
+ * or NULL when ctl did not answer in time or is gone. */
+static json_t *api_rpc_call(struct api_rpc *r, const char *method,
+			    json_t *params, int timeout_ms)
+{
+	struct api_call call = { 0 };
+	struct timespec deadline;
+	int err = 0;
+
+	deadline_in(&deadline, timeout_ms);
+	pthread_mutex_lock(&r->lock);
+	if (rpc_queue(r, &call, method, params) == 0) {
+		while (!call.answer && !r->closed && err != ETIMEDOUT)
+			err = pthread_cond_timedwait(&r->answered, &r->lock,
+						     &deadline);
+		rpc_unlink(r, &call);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return call.answer;
+}
+
+/* Hands an answer to the request waiting for it; one with no waiter (it
+ * timed out) is dropped. */
+static void rpc_deliver(struct api_rpc *r, json_t *msg)
+{
+	json_int_t id = json_integer_value(json_object_get(msg, "id"));
+
+	pthread_mutex_lock(&r->lock);
+	for (struct api_call *c = r->calls; c; c = c->next)
+		if (c->id == id && !c->answer) {
+			c->answer = json_incref(msg);
+			pthread_cond_broadcast(&r->answered);
+			break;
+		}
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void rpc_dispatch(struct api *a, json_t *msg)
+{
+	if (json_object_get(msg, "event"))
+		return;		/* nothing listens to events yet */
+	if (json_is_integer(json_object_get(msg, "id")) &&
+	    (json_object_get(msg, "result") || json_object_get(msg, "error"))) {
+		rpc_deliver(&a->rpc, msg);
+		return;
+	}
+	api_log("rpc: ignored a message from ctl that is neither an answer "
+		"nor an event");
+}
+
+/* Reads what ctl sent. 1: go on; 0: ctl closed the channel; -1: ctl sent
+ * something that is not the protocol. */
+static int rpc_read(struct api *a)
+{
+	char data[65536], err[256];
+	ssize_t n = read(a->rpc.fd, data, sizeof(data));
+	json_t *msg;
+	int r;
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 1;
+	if (n < 0 && errno != ECONNRESET) {
+		api_log("rpc: read from ctl: %s", strerror(errno));
+		return -1;
+	}
+	if (n <= 0)
+		return 0;
+	rpc_reader_feed(&a->in, data, (size_t)n);
+	while ((r = rpc_next(&a->in, &msg, err, sizeof(err))) == 1) {
+		rpc_dispatch(a, msg);
+		json_decref(msg);
+	}
+	if (r < 0) {
+		api_log("rpc: bad message from ctl: %s", err);
+		return -1;
+	}
+	return 1;
+}
+
+/* ---- HTTP ---- */
+
+/* Queues status with body (stolen) as JSON. */
+static enum MHD_Result http_json(struct MHD_Connection *c, unsigned int status,
+				 json_t *body)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	json_decref(body);
+	if (!text)
+		return MHD_NO;	/* out of memory: MHD drops the connection */
+	resp = MHD_create_response_from_buffer(strlen(text), text,
+					       MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"application/json");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+				"no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
+					"GET, HEAD");
+	ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result http_error(struct MHD_Connection *c,
+				  unsigned int status, const char *message)
+{
+	return http_json(c, status, json_pack("{siss}", "code", (int)status,
+					      "message", message));
+}
+
+/* Notes when ctl stops or starts answering: one line per change, not per
+ * request. */
+static void note_ctl(struct api *a, bool ok, json_t *answer)
+{
+	json_t *e = json_object_get(answer, "error");
+
+	if (atomic_exchange(&a->ctl_ok, ok) == ok)
+		return;
+	if (ok)
+		api_log("health: ctl answers");
+	else if (e)
+		api_log("health: ctl answered an error: %s",
+			json_string_value(json_object_get(e, "message")) ?
+			json_string_value(json_object_get(e, "message")) : "?");
+	else
+		api_log("health: ctl does not answer (%d ms)",
+			API_RPC_TIMEOUT_MS);
+}
+
+/* GET /health: 200 when ctl answers its health RPC, else 503. */
+static enum MHD_Result get_health(struct api *a, struct MHD_Connection *c)
+{
+	json_t *ans = api_rpc_call(&a->rpc, "health", json_object(),
+				   API_RPC_TIMEOUT_MS);
+	bool ok = json_object_get(ans, "result") != NULL;
+
+	note_ctl(a, ok, ans);
+	json_decref(ans);
+	return http_json(c, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
+			 json_pack("{ssso}", "status", ok ? "ok" : "degraded",
+				   "ctl", json_boolean(ok)));
+}
+
+/* The routes: a GET handler also answers HEAD (MHD leaves the body out). */
+static const struct api_route {
+	const char *path;
+	enum MHD_Result (*get)(struct api *a, struct MHD_Connection *c);
+} api_routes[] = {
+	{ .path = "/health", .get = get_health },
+};
+
+static enum MHD_Result http_route(struct api *a, struct MHD_Connection *c,
+				  const char *url, const char *method)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(api_routes); i++) {
+		if (strcmp(url, api_routes[i].path))
+			continue;
+		if (strcmp(method, MHD_HTTP_METHOD_GET) &&
+		    strcmp(method, MHD_HTTP_METHOD_HEAD))
+			return http_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+					  "method not allowed");
+		return api_routes[i].get(a, c);
+	}
+	return http_error(c, MHD_HTTP_NOT_FOUND, "not found");
+}
+
+/* MHD calls this once when the head is in, then once per piece of body,
+ * then once more with none: the request is answered on that last call. */
+static enum MHD_Result http_request(void *cls, struct MHD_Connection *c,
+				    const char *url, const char *method,
+				    const char *version, const char *upload,
+				    size_t *upload_size, void **req)
+{
+	static char begun;
+	struct api *a = cls;
+
+	if (!*req) {
+		*req = &begun;
+		atomic_fetch_add(&a->inflight, 1);
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		*upload_size = 0;	/* no route takes a body yet */
+		return MHD_YES;
+	}
+	return http_route(a, c, url, method);
+}
+
+static void http_done(void *cls, struct MHD_Connection *c, void **req,
+		      enum MHD_RequestTerminationCode why)
+{
+	struct api *a = cls;
+
+	if (*req) {
+		atomic_fetch_sub(&a->inflight, 1);
+		*req = NULL;
+	}
+}
+
+/* MHD's own messages (mostly about clients that break HTTP), rate-limited:
+ * anyone who can connect can make them. */
+static void MOAT_PRINTF(2, 0) http_log(void *cls, const char *fmt, va_list ap)
+{
+	struct api *a = cls;
+	time_t now = time(NULL);
+	unsigned int dropped = 0;
+	char msg[512];
+	size_t n;
+
+	pthread_mutex_lock(&a->log_lock);
+	if (now != a->log_sec) {
+		dropped = a->log_dropped;
+		a->log_sec = now;
+		a->log_n = a->log_dropped = 0;
+	}
+	if (a->log_n >= API_MHD_LOG_RATE) {
+		a->log_dropped++;
+		pthread_mutex_unlock(&a->log_lock);
+		return;
+	}
+	a->log_n++;
+	pthread_mutex_unlock(&a->log_lock);
+	if (dropped)
+		api_log("mhd: %u messages not shown", dropped);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	api_log("mhd: %s", msg);
+}
+
+static struct MHD_Daemon *http_start(struct api *a, int fd)
+{
+	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+				MHD_USE_EPOLL | MHD_USE_ITC |
+				MHD_USE_ERROR_LOG,
+				0, NULL, NULL, http_request, a,
+				/* first, or MHD logs some on its own */
+				MHD_OPTION_EXTERNAL_LOGGER, http_log, a,
+				MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+				MHD_OPTION_THREAD_POOL_SIZE, API_THREADS,
+				MHD_OPTION_CONNECTION_LIMIT, API_MAX_CONNS,
+				MHD_OPTION_CONNECTION_TIMEOUT,
+				API_CONN_TIMEOUT_S,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+				API_CONN_MEMORY,
+				MHD_OPTION_NOTIFY_COMPLETED, http_done, a,
+				MHD_OPTION_THREAD_STACK_SIZE, API_STACK,
+				MHD_OPTION_END);
+}
+
+/* "127.0.0.1:8080", "[::1]:443", "unix" for the log. */
+static void sock_name(int fd, char *out, size_t n)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	const struct sockaddr_in *in = (const void *)&ss;
+	const struct sockaddr_in6 *in6 = (const void *)&ss;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		snprintf(out, n, "fd %d", fd);
+	else if (ss.ss_family == AF_INET)
+		snprintf(out, n, "%s:%u", inet_ntop(AF_INET, &in->sin_addr,
+			 host, sizeof(host)), ntohs(in->sin_port));
+	else if (ss.ss_family == AF_INET6)
+		snprintf(out, n, "[%s]:%u", inet_ntop(AF_INET6, &in6->sin6_addr,
+			 host, sizeof(host)), ntohs(in6->sin6_port));
+	else
+		snprintf(out, n, "fd %d (family %d)", fd, ss.ss_family);
+}
+
+static int http_start_all(struct api *a, const struct api_sandbox *sb)
+{
+	char name[80];
+
+	for (size_t i = 0; i < sb->n_listen; i++) {
+		int fd = sb->listen_fds[i];
+
+		sock_name(fd, name, sizeof(name));
+		a->mhd[i] = http_start(a, fd);
+		if (!a->mhd[i]) {
+			api_log("cannot serve on %s (libmicrohttpd refused it)",
+				name);
+			return -1;
+		}
+		a->mhd_fd[i] = fd;
+		a->n_mhd = i + 1;
+		api_log("serving HTTP on %s", name);
+	}
+	return 0;
+}
+
+/* Stops accepting; the listening sockets stay open (ctl holds them too),
+ * so that connections queue for whoever serves next. */
+static void http_quiesce(struct api *a)
+{
+	for (size_t i = 0; i < a->n_mhd; i++)
+		if (a->mhd[i] && a->mhd_fd[i] >= 0)
+			if (MHD_quiesce_daemon(a->mhd[i]) != MHD_INVALID_SOCKET)
+				a->mhd_fd[i] = -1;	/* now ours to close */
+}
+
+static void http_stop(struct api *a)
+{
+	http_quiesce(a);
+	for (size_t i = 0; i < a->n_mhd; i++) {
+		MHD_stop_daemon(a->mhd[i]);
+		a->mhd[i] = NULL;
+	}
+}
+
+/* ---- the main thread ---- */
+
+static void drain_fd(int fd)
+{
+	char b[sizeof(struct signalfd_siginfo)];
+
+	while (read(fd, b, sizeof(b)) > 0)
+		;
+}
+
+/* Serves until ctl goes away or SIGTERM and the requests in flight are
+ * done. Returns the exit status. */
+static int api_loop(struct api *a)
+{
+	struct timespec drain_end = { 0 };
+	bool stopping = false;
+
+	for (;;) {
+		struct pollfd p[3] = {
+			{ .fd = a->rpc.fd, .events = POLLIN },
+			{ .fd = a->rpc.wake_fd, .events = POLLIN },
+			{ .fd = a->sig_fd, .events = POLLIN },
+		};
+		int r;
+
+		pthread_mutex_lock(&a->rpc.lock);
+		if (a->rpc.out.len)
+			p[0].events |= POLLOUT;
+		pthread_mutex_unlock(&a->rpc.lock);
+		if (poll(p, 3, stopping ? 50 : -1) < 0 && errno != EINTR) {
+			api_log("poll: %s", strerror(errno));
+			return 1;
+		}
+		if (p[2].revents && !stopping) {
+			drain_fd(a->sig_fd);
+			api_log("SIGTERM: no new connections; finishing %d "
+				"request(s)", atomic_load(&a->inflight));
+			http_quiesce(a);
+			deadline_in(&drain_end, API_DRAIN_MS);
+			stopping = true;
+		}
+		if (p[1].revents)
+			drain_fd(a->rpc.wake_fd);
+		if (p[0].revents & POLLOUT) {
+			pthread_mutex_lock(&a->rpc.lock);
+			rpc_flush(&a->rpc);
+			pthread_mutex_unlock(&a->rpc.lock);
+		}
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			r = rpc_read(a);
+			if (r == 0)
+				api_log("ctl closed the RPC channel; exiting");
+			if (r <= 0)
+				return r < 0;
+		}
+		if (stopping && (atomic_load(&a->inflight) == 0 ||
+				 past(&drain_end)))
+			return 0;
+	}
+}
+
+/* SIGTERM and SIGINT become readable on a signalfd: blocked here, before
+ * any thread exists, they stay blocked in MHD's threads too. */
+static int api_signals(struct api *a)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	a->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return a->sig_fd < 0 ? -1 : 0;
+}
+
+static int api_init(struct api *a, int rpc_fd)
+{
+	pthread_condattr_t ca;
+
+	a->rpc.fd = rpc_fd;
+	a->rpc.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	a->sig_fd = -1;
+	if (a->rpc.wake_fd < 0 || api_signals(a) < 0) {
+		api_log("cannot set up signals and wake-ups: %s",
+			strerror(errno));
+		return -1;
+	}
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&a->rpc.answered, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&a->rpc.lock, NULL);
+	pthread_mutex_init(&a->log_lock, NULL);
+	for (size_t i = 0; i < API_MAX_LISTEN; i++)
+		a->mhd_fd[i] = -1;
+	return 0;
+}
+
+static void api_free(struct api *a)
+{
+	/* wakes handlers still waiting for ctl: they answer 503 now */
+	pthread_mutex_lock(&a->rpc.lock);
+	a->rpc.closed = true;
+	pthread_cond_broadcast(&a->rpc.answered);
+	pthread_mutex_unlock(&a->rpc.lock);
+	http_stop(a);
+	pthread_cond_destroy(&a->rpc.answered);
+	pthread_mutex_destroy(&a->rpc.lock);
+	pthread_mutex_destroy(&a->log_lock);
+	buf_free(&a->rpc.out);
+	rpc_reader_free(&a->in);
+	if (a->rpc.wake_fd >= 0)
+		close(a->rpc.wake_fd);
+	if (a->sig_fd >= 0)
+		close(a->sig_fd);
+}
+
+int api_main(struct api_sandbox *sb)
+{
+	struct api a = { .rpc = { .out = BUF_INIT }, .in = { BUF_INIT, 0 } };
+	int status = 1;
+
+	if (api_sb_check_fds(sb) < 0)
+		return 1;
+	/* jansson seeds its hash function from /dev/urandom on first use;
+	 * the chroot has none */
+	json_object_seed(0);
+	/* glibc loads /etc/localtime on the first gmtime_r (MHD's Date
+	 * header) too; load it now, while there is one */
+	tzset();
+	if (api_init(&a, sb->rpc_fd) < 0)
+		goto out;
+	if (api_sandbox_enter(sb) < 0 || http_start_all(&a, sb) < 0)
+		goto out;
+	status = api_loop(&a);
+out:
+	api_free(&a);
+	api_log("exit %d", status);
+	return status;
+}

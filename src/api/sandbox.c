@@ -1,0 +1,405 @@
+/* moat api's sandbox: steps 2-6 of its start (see api.h), each on its own.
+ * It must not be loosened to make a feature work without saying why here:
+ * api parses whatever the network sends, so it is built to be taken over
+ * without the taker getting a socket, a file or a privilege. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "api/sandbox.h"
+
+/* Prints "api: sandbox: WHAT: strerror(errno)" and returns -1. */
+static int MOAT_PRINTF(1, 2) sb_fail(const char *fmt, ...)
+{
+	int e = errno;
+	char what[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	api_log("sandbox: %s: %s", what, strerror(e));
+	errno = e;
+	return -1;
+}
+
+/* Prints "api: sandbox: WHAT" (no errno) and returns -1. */
+#define sb_refuse(...) (api_log("sandbox: " __VA_ARGS__), -1)
+
+static int sock_opt(int fd, int opt, int *v)
+{
+	socklen_t n = sizeof(*v);
+
+	return getsockopt(fd, SOL_SOCKET, opt, v, &n);
+}
+
+/* Non-blocking (shared with ctl's copy: ctl never reads these), and not
+ * passed on to anything api might exec (nothing, but still). */
+static int set_fd_flags(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return sb_fail("fcntl(fd %d)", fd);
+	return 0;
+}
+
+static int check_listen_fd(int fd)
+{
+	int type, on;
+
+	if (sock_opt(fd, SO_TYPE, &type) < 0)
+		return sb_fail("--listen-fd %d is not a socket", fd);
+	if (type != SOCK_STREAM)
+		return sb_refuse("--listen-fd %d is not a stream socket", fd);
+	if (sock_opt(fd, SO_ACCEPTCONN, &on) < 0)
+		return sb_fail("getsockopt(fd %d, SO_ACCEPTCONN)", fd);
+	if (!on)
+		return sb_refuse("--listen-fd %d is not listening", fd);
+	return set_fd_flags(fd);
+}
+
+static int check_rpc_fd(int fd)
+{
+	int domain, type;
+
+	if (sock_opt(fd, SO_DOMAIN, &domain) < 0)
+		return sb_fail("--rpc-fd %d is not a socket", fd);
+	if (sock_opt(fd, SO_TYPE, &type) < 0)
+		return sb_fail("getsockopt(fd %d, SO_TYPE)", fd);
+	if (domain != AF_UNIX || type != SOCK_STREAM)
+		return sb_refuse("--rpc-fd %d is not an AF_UNIX stream socket",
+				 fd);
+	return set_fd_flags(fd);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* Closes every fd above 2 that is not one of sb's: whatever else the
+ * parent leaked would otherwise outlive the sandbox. */
+static int close_others(const struct api_sandbox *sb)
+{
+	int keep[API_MAX_LISTEN + 1];
+	size_t n = 0;
+	unsigned int from = 3;
+
+	keep[n++] = sb->rpc_fd;
+	for (size_t i = 0; i < sb->n_listen; i++)
+		keep[n++] = sb->listen_fds[i];
+	qsort(keep, n, sizeof(keep[0]), cmp_int);
+	for (size_t i = 0; i <= n; i++) {
+		unsigned int to = i < n ? (unsigned int)keep[i] : ~0u;
+
+		if (to > from && close_range(from, to - 1, 0) < 0)
+			return sb_fail("close_range(%u, %u)", from, to - 1);
+		if (i < n)
+			from = (unsigned int)keep[i] + 1;
+	}
+	return 0;
+}
+
+int api_sb_check_fds(const struct api_sandbox *sb)
+{
+	if (check_rpc_fd(sb->rpc_fd) < 0)
+		return -1;
+	for (size_t i = 0; i < sb->n_listen; i++)
+		if (check_listen_fd(sb->listen_fds[i]) < 0)
+			return -1;
+	return close_others(sb);
+}
+
+int api_sb_lookup_user(struct api_sandbox *sb)
+{
+	struct passwd *pw;
+
+	errno = 0;
+	pw = getpwnam(sb->user);
+	if (!pw) {
+		if (errno)
+			return sb_fail("getpwnam(%s)", sb->user);
+		return sb_refuse("no user '%s'", sb->user);
+	}
+	if (pw->pw_uid == 0 || pw->pw_gid == 0)
+		return sb_refuse("user '%s' is root (uid or gid 0)", sb->user);
+	sb->uid = pw->pw_uid;
+	sb->gid = pw->pw_gid;
+	return 0;
+}
+
+int api_sb_netns(void)
+{
+	if (unshare(CLONE_NEWNET) < 0)
+		return sb_fail("unshare(CLONE_NEWNET)");
+	return 0;
+}
+
+/* Creates dir and its missing parents, 0755 (api's own default
+ * /run/moat/api-root may not exist yet). */
+static int make_dirs(const char *dir)
+{
+	char path[4096];
+	size_t n = strlen(dir);
+
+	if (n == 0 || n >= sizeof(path))
+		return sb_refuse("bad --root '%s'", dir);
+	memcpy(path, dir, n + 1);
+	for (char *p = path + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+
+		*p = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return sb_fail("mkdir(%s)", path);
+		*p = c;
+		if (c == '\0')
+			return 0;
+	}
+}
+
+static int dir_is_empty(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int empty = 1;
+
+	if (!d)
+		return sb_fail("opendir(%s)", dir);
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			empty = 0;
+			break;
+		}
+	closedir(d);
+	return empty;
+}
+
+/* A root that api (once nobody) could write to, or that holds anything,
+ * would give back some of what the chroot takes away. */
+static int check_root(const char *dir)
+{
+	struct stat st;
+	int empty;
+
+	if (make_dirs(dir) < 0)
+		return -1;
+	if (stat(dir, &st) < 0)
+		return sb_fail("stat(%s)", dir);
+	if (!S_ISDIR(st.st_mode))
+		return sb_refuse("%s is not a directory", dir);
+	if (st.st_uid != 0 || (st.st_mode & 022))
+		return sb_refuse("%s must be root's and writable only by root "
+				 "(uid %u, mode %04o)", dir,
+				 (unsigned int)st.st_uid,
+				 (unsigned int)(st.st_mode & 07777));
+	empty = dir_is_empty(dir);
+	if (empty < 0)
+		return -1;
+	if (!empty)
+		return sb_refuse("%s is not empty", dir);
+	return 0;
+}
+
+int api_sb_chroot(const char *dir)
+{
+	if (check_root(dir) < 0)
+		return -1;
+	if (chroot(dir) < 0)
+		return sb_fail("chroot(%s)", dir);
+	if (chdir("/") < 0)
+		return sb_fail("chdir(/) in %s", dir);
+	return 0;
+}
+
+int api_sb_drop_user(const struct api_sandbox *sb)
+{
+	uid_t r, e, s;
+
+	if (setgroups(0, NULL) < 0)
+		return sb_fail("setgroups(0)");
+	if (setresgid(sb->gid, sb->gid, sb->gid) < 0)
+		return sb_fail("setresgid(%u)", (unsigned int)sb->gid);
+	if (setresuid(sb->uid, sb->uid, sb->uid) < 0)
+		return sb_fail("setresuid(%u)", (unsigned int)sb->uid);
+	if (getresuid(&r, &e, &s) < 0 || r != sb->uid || e != sb->uid ||
+	    s != sb->uid)
+		return sb_refuse("still not uid %u", (unsigned int)sb->uid);
+	/* no way back: a saved uid or a kept capability would show here */
+	if (setuid(0) == 0 || setgid(0) == 0)
+		return sb_refuse("setuid(0) still works after dropping to %s",
+				 sb->user);
+	return 0;
+}
+
+int api_sb_no_new_privs(void)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return sb_fail("prctl(PR_SET_NO_NEW_PRIVS)");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return sb_fail("prctl(PR_SET_DUMPABLE, 0)");
+	return 0;
+}
+
+/* Syscalls api may make with any arguments, after the sandbox is up:
+ * libmicrohttpd's threads on the passed sockets, the RPC loop, glibc.
+ * Found with strace -f on every path the tests drive; the ones that are
+ * not obvious say why. */
+static const int sb_allow[] = {
+	/* memory: malloc, thread stacks (glibc frees them with madvise),
+	 * realloc of big buffers (mremap) */
+	SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(madvise), SCMP_SYS(mremap),
+	/* threads: MHD's workers; glibc registers each new thread's robust
+	 * futex list and rseq area; malloc sizes its arenas from the CPUs it
+	 * may run on (sched_getaffinity) */
+	SCMP_SYS(futex), SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
+	SCMP_SYS(sched_yield), SCMP_SYS(sched_getaffinity),
+	SCMP_SYS(gettid), SCMP_SYS(getpid), SCMP_SYS(exit),
+	SCMP_SYS(exit_group),
+	/* signals: SIGTERM comes through a signalfd (read); the kernel may
+	 * restart an interrupted call */
+	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask),
+	SCMP_SYS(rt_sigreturn), SCMP_SYS(restart_syscall),
+	/* fds api already has, and MHD's own epoll and wake-up eventfd */
+	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(close), SCMP_SYS(fcntl),
+	SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(epoll_create1),
+	SCMP_SYS(epoll_ctl), SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait),
+	SCMP_SYS(eventfd2), SCMP_SYS(pipe2),
+	/* connections accepted on the passed sockets */
+	SCMP_SYS(accept4), SCMP_SYS(recvfrom), SCMP_SYS(sendto),
+	SCMP_SYS(sendmsg), SCMP_SYS(writev), SCMP_SYS(getsockopt),
+	SCMP_SYS(setsockopt), SCMP_SYS(getsockname), SCMP_SYS(getpeername),
+	/* time: the vDSO answers most; RPC timeouts, MHD's Date header */
+	SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
+	SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(getrandom),
+};
+
+/* Refused with an errno instead of killing: a call api must survive. */
+static const struct {
+	int nr;
+	int err;
+} sb_refused[] = {
+	/* the self-check probes it; nothing in api may open a socket */
+	{ SCMP_SYS(socket), EPERM },
+	{ SCMP_SYS(openat), EPERM }, // DEVTMP
+	/* clone3 takes its flags in memory seccomp cannot read: ENOSYS makes
+	 * glibc's pthread_create fall back to clone, whose flags are checked
+	 * below */
+	{ SCMP_SYS(clone3), ENOSYS },
+};
+
+/* The calls allowed only with some arguments. */
+static int sb_allow_args(scmp_filter_ctx ctx, const struct api_sandbox *sb)
+{
+	/* a thread, never a process nor a namespace */
+	const uint64_t clone_mask = CLONE_VM | CLONE_THREAD | CLONE_NEWNS |
+		CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC |
+		CLONE_NEWUTS | CLONE_NEWCGROUP;
+	struct scmp_arg_cmp not_listen[API_MAX_LISTEN];
+	int r;
+
+	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+			     SCMP_A0(SCMP_CMP_MASKED_EQ, clone_mask,
+				     CLONE_VM | CLONE_THREAD));
+	/* no executable memory: api never loads code after its start */
+	if (!r)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	if (!r)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect),
+				     1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC,
+						0));
+	/* MHD names its threads ("MHD-worker") */
+	if (!r)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+				     SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
+	/* abort() raises SIGABRT at itself, and only there */
+	if (!r)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+				     SCMP_A0(SCMP_CMP_EQ,
+					     (uint64_t)getpid()));
+	/* shutdown() of a listening socket would refuse connections for
+	 * ctl's copy too, and for the api that takes over after us */
+	for (size_t i = 0; i < sb->n_listen; i++)
+		not_listen[i] = SCMP_A0(SCMP_CMP_NE,
+					(uint64_t)sb->listen_fds[i]);
+	if (!r)
+		r = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW,
+					   SCMP_SYS(shutdown),
+					   (unsigned int)sb->n_listen,
+					   not_listen);
+	return r;
+}
+
+int api_sb_seccomp(const struct api_sandbox *sb)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	int r = 0;
+
+	if (!ctx)
+		return sb_refuse("seccomp_init failed");
+	for (size_t i = 0; i < ARRAY_SIZE(sb_allow) && !r; i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, sb_allow[i], 0);
+	for (size_t i = 0; i < ARRAY_SIZE(sb_refused) && !r; i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(sb_refused[i].err),
+				     sb_refused[i].nr, 0);
+	if (!r)
+		r = sb_allow_args(ctx, sb);
+	if (r) {
+		errno = -r;
+		sb_fail("seccomp_rule_add");
+		goto out;
+	}
+	r = seccomp_load(ctx);
+	if (r) {
+		errno = -r;
+		sb_fail("seccomp_load");
+	}
+out:
+	seccomp_release(ctx);
+	return r ? -1 : 0;
+}
+
+int api_sb_selfcheck(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd >= 0) {
+		close(fd);
+		return sb_refuse("socket(AF_INET) still works under seccomp");
+	}
+	if (errno != EPERM)
+		return sb_fail("socket(AF_INET) failed, but not with EPERM");
+	api_log("sandbox: socket(AF_INET) refused (EPERM)");
+	return 0;
+}
+
+int api_sandbox_enter(struct api_sandbox *sb)
+{
+	if (api_sb_lookup_user(sb) < 0 ||
+	    api_sb_netns() < 0 || api_sb_chroot(sb->root) < 0 ||
+	    api_sb_drop_user(sb) < 0 || api_sb_no_new_privs() < 0 ||
+	    api_sb_seccomp(sb) < 0 || api_sb_selfcheck() < 0)
+		return -1;
+	api_log("sandbox: empty netns, chroot %s, uid %u gid %u, "
+		"no_new_privs, seccomp", sb->root, (unsigned int)sb->uid,
+		(unsigned int)sb->gid);
+	return 0;
+}

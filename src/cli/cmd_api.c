@@ -1,0 +1,127 @@
+/* moat api: the sandboxed HTTP process, started by moat ctl (src/api).
+ * This file only reads the arguments. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+
+#include "api/api.h"
+#include "cli/cli.h"
+
+/* An fd number ctl passed: 3 or more (0-2 are stdio), not seen before. */
+static int parse_fd(const char *s, const struct api_sandbox *sb, int *fd)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 3 || v > INT_MAX)
+		return cli_usage_error(&cli_cmd_api, "bad fd '%s' (a number, "
+				       "3 or more)", s);
+	for (size_t i = 0; i < sb->n_listen; i++)
+		if (sb->listen_fds[i] == v)
+			return cli_usage_error(&cli_cmd_api, "fd %ld given "
+					       "twice", v);
+	if (sb->rpc_fd == v)
+		return cli_usage_error(&cli_cmd_api, "fd %ld given twice", v);
+	*fd = (int)v;
+	return 0;
+}
+
+static int api_opts(int argc, char **argv, struct api_sandbox *sb)
+{
+	static const struct option opts[] = {
+		{ "rpc-fd", required_argument, NULL, 'r' },
+		{ "listen-fd", required_argument, NULL, 'l' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "root", required_argument, NULL, 'R' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, fd = -1, r;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+		case 'l':
+			if (c == 'l' && sb->n_listen == API_MAX_LISTEN)
+				return cli_usage_error(&cli_cmd_api, "more "
+						       "than %d --listen-fd",
+						       API_MAX_LISTEN);
+			if ((r = parse_fd(optarg, sb, &fd)))
+				return r;
+			if (c == 'r')
+				sb->rpc_fd = fd;
+			else
+				sb->listen_fds[sb->n_listen++] = fd;
+			break;
+		case 'u': sb->user = optarg; break;
+		case 'R': sb->root = optarg; break;
+		default:
+			return cli_usage_error(&cli_cmd_api, "unknown option "
+					       "or missing value '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error(&cli_cmd_api, "unexpected argument "
+				       "'%s'", argv[optind]);
+	if (sb->rpc_fd < 0 || !sb->n_listen)
+		return cli_usage_error(&cli_cmd_api, "needs --rpc-fd and at "
+				       "least one --listen-fd");
+	return 0;
+}
+
+static int api_run(int argc, char **argv)
+{
+	struct api_sandbox sb = {
+		.rpc_fd = -1,
+		.user = API_DEFAULT_USER,
+		.root = API_DEFAULT_ROOT,
+	};
+	int r = api_opts(argc, argv, &sb);
+
+	return r ? r : api_main(&sb);
+}
+
+const struct cli_cmd cli_cmd_api = {
+	.name = "api",
+	.summary = "the sandboxed HTTP API process (started by moat ctl)",
+	.help =
+	"usage: moat api --rpc-fd FD --listen-fd FD [--listen-fd FD...]\n"
+	"                [--user NAME] [--root DIR]\n\n"
+	"The HTTP side of moat's control plane. moat ctl starts it, not you:\n"
+	"ctl opens the listening sockets and a socketpair, then runs\n"
+	"`moat api` with them inherited, answers its RPCs, and restarts it\n"
+	"when it exits. Run by hand it needs those sockets already open.\n\n"
+	"  --rpc-fd FD     the AF_UNIX stream socket to ctl (RPC: a 4-byte\n"
+	"                  big-endian length, then one JSON object)\n"
+	"  --listen-fd FD  a listening TCP (or unix stream) socket to serve\n"
+	"                  HTTP on; up to 16\n"
+	"  --user NAME     who to run as (default " API_DEFAULT_USER "; never "
+	"root)\n"
+	"  --root DIR      an empty directory, root's and writable only by\n"
+	"                  root, to chroot to (default " API_DEFAULT_ROOT
+	";\n"
+	"                  created when missing)\n\n"
+	"Before it serves the first request, api moves into a new, empty\n"
+	"network namespace, chroots to DIR, becomes NAME for good, sets\n"
+	"no_new_privs and installs a seccomp filter that kills it on any\n"
+	"system call it does not need; socket() fails with EPERM, which it\n"
+	"checks. It needs root (or CAP_SYS_ADMIN, CAP_SYS_CHROOT,\n"
+	"CAP_SETUID, CAP_SETGID) to do that, and refuses to serve without.\n\n"
+	"HTTP:\n"
+	"  GET /health   200 {\"status\":\"ok\",\"ctl\":true} when ctl answers\n"
+	"                its health RPC within 1 s, else 503\n"
+	"                {\"status\":\"degraded\",\"ctl\":false}\n"
+	"  anything else 404 {\"code\":404,\"message\":\"not found\"}\n\n"
+	"It exits 0 when ctl closes the socketpair, and on SIGTERM, after\n"
+	"it stops accepting and finishes the requests in flight (up to 5 s);\n"
+	"the listening sockets stay open in ctl, so connections wait for the\n"
+	"next api. Logs go to stderr, one line per event.\n\n"
+	"Exit status: 0 as above, 1 a bad fd, the sandbox or serving failed,\n"
+	"2 usage error.\n",
+	.run = api_run,
+};

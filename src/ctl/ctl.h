@@ -1,0 +1,136 @@
+/* moat ctl: the root daemon. One libuv loop; the components (component.h)
+ * apply the config; a reload applies only the components whose plan
+ * changed and rolls the applied ones back when a later one fails; the
+ * integrity monitor restores what someone else changed; the RPC server
+ * (server.c) answers the CLI on ctl.sock and api on its socketpair;
+ * apisup.c starts and restarts the sandboxed api process. */
+#ifndef MOAT_CTL_CTL_H
+#define MOAT_CTL_CTL_H
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "base/diag.h"
+#include "ctl/component.h"
+
+struct moat_config;
+struct store;
+struct monitor;
+
+/* A config as it runs: its text, its plans. */
+struct ctl_gen {
+	struct moat_config *cfg;
+	char *text;			/* the HCL */
+	size_t len;
+	char hash[65];			/* sha256 of text */
+	void *plans[NCOMPONENTS];
+	char phash[NCOMPONENTS][65];
+	long long revision;		/* 0: none recorded */
+};
+
+/* Who asks, for the audit log and the role check. */
+enum ctl_role { ROLE_VIEWER, ROLE_OPERATOR, ROLE_ADMIN };
+struct ctl_caller {
+	char who[64];			/* "root", "uid 1000", "ctl" */
+	char origin[64];		/* "ctl.sock", "api", "signal" */
+	enum ctl_role role;
+	bool from_api;			/* the untrusted process */
+};
+
+struct ctl_conn;
+
+/* One listening socket ctl opens for api. */
+struct ctl_listener {
+	char *addr;			/* as configured */
+	int fd;
+};
+
+struct ctl {
+	uv_loop_t *loop;
+	char *config_path;		/* absolute */
+	char *exe;			/* this binary, for api and upgrades */
+	char *state_dir, *run_dir;
+	bool flush_on_exit;
+	struct store *store;
+	struct ctl_gen *cur;		/* running */
+	/* commit-confirmed: the config to go back to, and when */
+	struct ctl_gen *prev;
+	uv_timer_t confirm_timer;
+	long long confirm_deadline;	/* unix ms; 0: none pending */
+	/* the monitor, and what it restored */
+	struct monitor *mon;
+	unsigned long restores;
+	char last_restore[512];
+	long long last_restore_at;
+	/* ctl.sock */
+	uv_pipe_t sock;
+	int sock_fd;			/* the listening fd (for a handoff) */
+	struct ctl_conn *conns;		/* every connection, api's too */
+	/* api */
+	struct ctl_listener *listeners;
+	size_t nlisteners;
+	uv_process_t api_proc;
+	bool api_running;
+	int api_pid;
+	unsigned api_restarts;
+	uv_timer_t api_timer;		/* restart backoff */
+	unsigned api_backoff_ms;
+	long long api_started_at;
+	struct ctl_conn *api_conn;
+	/* signals */
+	uv_signal_t sig[5];
+	bool stopping;
+	int exit_code;
+	bool handed_over;		/* a takeover took the sockets */
+};
+
+struct ctl_opts {
+	const char *config;
+	bool flush_on_exit;
+	bool takeover;
+};
+/* Runs ctl until SIGTERM (or a takeover); the exit status. */
+int ctl_main(const struct ctl_opts *o);
+
+/* Ms since the epoch. */
+long long ctl_now_ms(void);
+
+/* Loads and compiles path (or text when not NULL), applies what changed,
+ * records a revision and audits it. confirm_s > 0: roll back by itself
+ * unless ctl_confirm comes within that many seconds. The answer (a JSON
+ * object: outcome per component, the revision, errors with locations) is
+ * returned in *res. 0 applied, -1 not (the old config keeps running). */
+int ctl_apply(struct ctl *c, const char *path, const char *text,
+	      int confirm_s, const struct ctl_caller *who, json_t **res);
+int ctl_confirm(struct ctl *c, const struct ctl_caller *who, json_t **res);
+int ctl_rollback(struct ctl *c, long long rev, const struct ctl_caller *who,
+		 json_t **res);
+json_t *ctl_status(struct ctl *c);
+/* Appends to the audit log (errors go to stderr: an audit that cannot be
+ * written must not stop the gateway). */
+void ctl_audit(struct ctl *c, const struct ctl_caller *who,
+	       const char *action, const char *detail, const char *result);
+/* Sends an event to every subscribed connection. data is stolen. */
+void ctl_event(struct ctl *c, const char *name, json_t *data);
+void ctl_stop(struct ctl *c, int code);
+
+/* server.c */
+int ctl_server_listen(struct ctl *c, int fd, char *err, size_t errlen);
+/* Serves RPC on fd (an api socketpair end); the connection is api's. */
+struct ctl_conn *ctl_server_adopt(struct ctl *c, int fd, bool api);
+void ctl_server_close_all(struct ctl *c);
+/* The fds a takeover hands over: ctl.sock's, then each listener's. */
+int ctl_takeover_send(struct ctl *c, int client_fd);
+
+/* apisup.c */
+int ctl_api_open(struct ctl *c, const struct moat_config *cfg, char *err,
+		 size_t errlen);
+void ctl_api_start(struct ctl *c);
+void ctl_api_stop(struct ctl *c);
+
+void ctl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* sd_notify, when NOTIFY_SOCKET is set. */
+void ctl_notify(const char *state);
+#endif
