@@ -2,6 +2,7 @@
  * next with rollback, commit-confirmed, the integrity monitor's restores,
  * signals, start and stop. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -534,6 +535,9 @@ static void on_tamper(struct monitor *m, unsigned kinds, const char *what,
 {
 	(void)m;
 	verify(data, kinds, what, 0);
+	/* an apply's buffers (libnftables' cache, dumps) go back to the
+	 * system: ctl idles for hours between changes */
+	malloc_trim(0);
 }
 
 /* After ctl changed the kernel itself. */
@@ -543,6 +547,7 @@ static void settle(struct ctl *c)
 
 	if (kinds)
 		verify(c, kinds, "changed while ctl was applying", 1);
+	malloc_trim(0);
 }
 
 /* --- status --------------------------------------------------------------- */
@@ -860,6 +865,7 @@ int ctl_main(const struct ctl_opts *o)
 		c.cur->revision, getpid());
 	ctl_notify("READY=1");
 	(void)res;
+	malloc_trim(0);
 	uv_run(c.loop, UV_RUN_DEFAULT);
 	if (c.flush_on_exit && !c.handed_over)
 		flush_all(&c);

@@ -114,14 +114,51 @@ json_t *rpc_result(json_t *id, json_t *result)
 			 result ? result : json_object());
 }
 
+/* The length of the UTF-8 character at s (n bytes left), 0 when it is not
+ * a valid one (cut, overlong, a surrogate, over U+10FFFF). */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	uint32_t c;
+	size_t len;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	len = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	if (len > n)
+		return 0;
+	c = s[0] & (0x7fu >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
+	    c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	return len;
+}
+
 json_t *rpc_error(json_t *id, int code, const char *fmt, ...)
 {
 	char msg[1024];
+	size_t n, k;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* jansson refuses a string that is not UTF-8, and then there would
+	 * be no answer at all: a character cut by the 1024 bytes here or by
+	 * a caller's %.64s (server.c's "no method"), or any byte that is not
+	 * UTF-8, becomes '?' */
+	n = strlen(msg);
+	for (size_t i = 0; i < n; i += k)
+		if (!(k = utf8_len((unsigned char *)msg + i, n - i))) {
+			msg[i] = '?';
+			k = 1;
+		}
 	return json_pack("{sOs{siss}}", "id", id ? id : json_null(), "error",
 			 "code", code, "message", msg);
 }
