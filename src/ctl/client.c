@@ -112,7 +112,19 @@ int ctl_client_call(int fd, const char *method, json_t *params,
 	r = send_all(fd, b.p, b.len);
 	buf_free(&b);
 	if (r < 0) {
-		snprintf(err, errlen, "writing to ctl: %s", strerror(errno));
+		int e = errno;
+
+		/* ctl may have refused the connection and closed it before
+		 * the request went out: its answer is waiting */
+		if (ctl_client_next(fd, &msg, err, errlen) == 1) {
+			snprintf(err, errlen, "%s", json_string_value(
+				 json_object_get(json_object_get(msg, "error"),
+						 "message")) ?: "refused");
+			json_decref(msg);
+		} else {
+			snprintf(err, errlen, "writing to ctl: %s",
+				 strerror(e));
+		}
 		return -1;
 	}
 	while ((r = ctl_client_next(fd, &msg, err, errlen)) == 1) {

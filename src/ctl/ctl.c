@@ -743,6 +743,22 @@ static struct ctl_gen *last_good(struct ctl *c)
 	return g;
 }
 
+/* The newest revision when it still awaits confirmation, else 0. */
+static long long newest_pending(struct ctl *c)
+{
+	struct store_revision *v = NULL;
+	char err[256];
+	size_t n = 0;
+	long long id = 0;
+
+	if (store_revisions_list(c->store, 1, &v, &n, err, sizeof(err)) < 0)
+		return 0;
+	if (n && !strcmp(v[0].result, "pending"))
+		id = v[0].id;
+	store_revisions_free(v, n);
+	return id;
+}
+
 int ctl_main(const struct ctl_opts *o)
 {
 	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR2, SIGQUIT };
@@ -818,8 +834,26 @@ int ctl_main(const struct ctl_opts *o)
 	{
 		struct ctl_gen *good = last_good(&c), *g = c.cur;
 		json_t *comps = json_object();
+		long long pending = newest_pending(&c);
 
 		c.cur = NULL;
+		/* ctl died while a change awaited confirmation: the change
+		 * was never confirmed, so the config before it runs */
+		if (pending && good) {
+			char d[128];
+
+			snprintf(d, sizeof(d), "revision %lld: ctl restarted "
+				 "before it was confirmed; back to revision "
+				 "%lld", pending, good->revision);
+			set_result(&c, pending, "rolled-back",
+				   "ctl restarted before confirmation");
+			ctl_audit(&c, &who, "rollback", d, "ok");
+			ctl_log("%s", d);
+			gen_free(g);
+			g = good;
+			good = last_good(&c);
+			write_config(&c, g);
+		}
 		diag_list_free(&dl);
 		memset(&dl, 0, sizeof(dl));
 		if (transition(&c, good, g, true, comps, &dl) < 0) {

@@ -367,3 +367,22 @@ def test_kill_during_apply_leaves_old_or_new(ctl):
     ctl.start()
     assert rules_text(ctl.gw).count("dport") >= 3000
     assert "intact" in ctl.ask("audit", "verify").stdout
+
+
+def test_unconfirmed_change_does_not_survive_a_crash(ctl, tmp_path):
+    ctl.write(BASE)
+    ctl.start()
+    old = ctl.cfg.read_text()
+    net0 = net_snapshot(ctl.gw)
+    new = tmp_path / "new.hcl"
+    new.write_text(old + ROUTE)
+    ctl.ask("apply", "-c", new, "--confirm-within", "300")
+    assert ctl.cfg.read_text() == new.read_text()
+    ctl.proc.kill()
+    ctl.proc.wait()
+    ctl.start()
+    assert ctl.cfg.read_text() == old
+    assert net_snapshot(ctl.gw) == net0
+    revs = json.loads(ctl.ask("revisions", "--json").stdout)["revisions"]
+    assert "rolled-back" in [r["result"] for r in revs]
+    assert "restarted before it was confirmed" in ctl.audit()
