@@ -18,7 +18,6 @@
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,7 +34,7 @@
  * for ctl, the others keep serving. */
 #define API_THREADS 4u
 #define API_MAX_CONNS 256u
-/* Handlers need little; 4 threads of glibc's default 8 MiB would not. */
+/* Handlers need little; glibc's default is 8 MiB of address space. */
 #define API_STACK ((size_t)512 * 1024)
 #define API_CONN_TIMEOUT_S 30u
 /* Per connection; a longer request head gets 431 from MHD. */
@@ -70,10 +69,16 @@ struct api {
 	struct rpc_reader in;		/* the main thread's alone */
 	int sig_fd;
 	struct MHD_Daemon *mhd[API_MAX_LISTEN];
-	int mhd_fd[API_MAX_LISTEN];
+	int mhd_fd[API_MAX_LISTEN];	/* the listening socket of each */
+	bool quiesced[API_MAX_LISTEN];	/* MHD let go of its socket */
 	size_t n_mhd;
 	atomic_int inflight;		/* requests begun, not finished */
-	atomic_bool ctl_ok;		/* the last health answer, for logs */
+	atomic_int fresh;		/* connections with no request yet */
+	atomic_bool draining;		/* stopped accepting; exiting */
+	struct timespec drain_end;
+	bool rpc_gone;			/* ctl closed the channel */
+	atomic_int ctl_ok;		/* the last health answer, for logs:
+					 * 1, 0, -1 before the first */
 	pthread_mutex_t log_lock;	/* the MHD log rate limit */
 	time_t log_sec;
 	unsigned int log_n, log_dropped;
@@ -149,7 +154,7 @@ static int rpc_queue(struct api_rpc *r, struct api_call *call,
 		return -1;
 	}
 	call->id = ++r->next_id;
-	msg = json_pack("{sIsso}", "id", call->id, "method", method,
+	msg = json_pack("{sIssso}", "id", call->id, "method", method,
 			"params", params);
 	ret = msg ? rpc_frame(&r->out, msg) : -1;
 	json_decref(msg);
@@ -259,8 +264,8 @@ static int rpc_read(struct api *a)
 /* ---- HTTP ---- */
 
 /* Queues status with body (stolen) as JSON. */
-static enum MHD_Result http_json(struct MHD_Connection *c, unsigned int status,
-				 json_t *body)
+static enum MHD_Result http_json(struct api *a, struct MHD_Connection *c,
+				 unsigned int status, json_t *body)
 {
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	struct MHD_Response *resp;
@@ -283,16 +288,22 @@ static enum MHD_Result http_json(struct MHD_Connection *c, unsigned int status,
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
 					"GET, HEAD");
+	/* exiting: the client is to come back on a new connection, which
+	 * the next api will take */
+	if (atomic_load(&a->draining))
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
+					"close");
 	ret = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
 }
 
-static enum MHD_Result http_error(struct MHD_Connection *c,
+static enum MHD_Result http_error(struct api *a, struct MHD_Connection *c,
 				  unsigned int status, const char *message)
 {
-	return http_json(c, status, json_pack("{siss}", "code", (int)status,
-					      "message", message));
+	return http_json(a, c, status, json_pack("{siss}", "code",
+						 (int)status, "message",
+						 message));
 }
 
 /* Notes when ctl stops or starts answering: one line per change, not per
@@ -301,7 +312,7 @@ static void note_ctl(struct api *a, bool ok, json_t *answer)
 {
 	json_t *e = json_object_get(answer, "error");
 
-	if (atomic_exchange(&a->ctl_ok, ok) == ok)
+	if (atomic_exchange(&a->ctl_ok, ok) == (int)ok)
 		return;
 	if (ok)
 		api_log("health: ctl answers");
@@ -323,7 +334,7 @@ static enum MHD_Result get_health(struct api *a, struct MHD_Connection *c)
 
 	note_ctl(a, ok, ans);
 	json_decref(ans);
-	return http_json(c, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
+	return http_json(a, c, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
 			 json_pack("{ssso}", "status", ok ? "ok" : "degraded",
 				   "ctl", json_boolean(ok)));
 }
@@ -344,11 +355,49 @@ static enum MHD_Result http_route(struct api *a, struct MHD_Connection *c,
 			continue;
 		if (strcmp(method, MHD_HTTP_METHOD_GET) &&
 		    strcmp(method, MHD_HTTP_METHOD_HEAD))
-			return http_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+			return http_error(a, c, MHD_HTTP_METHOD_NOT_ALLOWED,
 					  "method not allowed");
 		return api_routes[i].get(a, c);
 	}
-	return http_error(c, MHD_HTTP_NOT_FOUND, "not found");
+	return http_error(a, c, MHD_HTTP_NOT_FOUND, "not found");
+}
+
+/* A connection, from accept to close (MHD_OPTION_NOTIFY_CONNECTION). One
+ * accepted but with no request yet must not be dropped when api exits:
+ * its client has a request on the way. */
+struct api_conn {
+	bool fresh;
+};
+
+static void http_conn(void *cls, struct MHD_Connection *c, void **ctx,
+		      enum MHD_ConnectionNotificationCode what)
+{
+	struct api *a = cls;
+	struct api_conn *conn = *ctx;
+
+	if (what == MHD_CONNECTION_NOTIFY_STARTED) {
+		conn = xcalloc(1, sizeof(*conn));
+		conn->fresh = true;
+		atomic_fetch_add(&a->fresh, 1);
+		*ctx = conn;
+	} else if (what == MHD_CONNECTION_NOTIFY_CLOSED && conn) {
+		if (conn->fresh)
+			atomic_fetch_sub(&a->fresh, 1);
+		free(conn);
+		*ctx = NULL;
+	}
+}
+
+static void conn_used(struct api *a, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct api_conn *conn = ci ? ci->socket_context : NULL;
+
+	if (conn && conn->fresh) {
+		conn->fresh = false;
+		atomic_fetch_sub(&a->fresh, 1);
+	}
 }
 
 /* MHD calls this once when the head is in, then once per piece of body,
@@ -364,6 +413,7 @@ static enum MHD_Result http_request(void *cls, struct MHD_Connection *c,
 	if (!*req) {
 		*req = &begun;
 		atomic_fetch_add(&a->inflight, 1);
+		conn_used(a, c);
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -432,6 +482,7 @@ static struct MHD_Daemon *http_start(struct api *a, int fd)
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 				API_CONN_MEMORY,
 				MHD_OPTION_NOTIFY_COMPLETED, http_done, a,
+				MHD_OPTION_NOTIFY_CONNECTION, http_conn, a,
 				MHD_OPTION_THREAD_STACK_SIZE, API_STACK,
 				MHD_OPTION_END);
 }
@@ -478,14 +529,15 @@ static int http_start_all(struct api *a, const struct api_sandbox *sb)
 	return 0;
 }
 
-/* Stops accepting; the listening sockets stay open (ctl holds them too),
- * so that connections queue for whoever serves next. */
+/* Stops accepting. The listening sockets stay open and listening (ctl
+ * holds them too), so that connections queue for whoever serves next;
+ * never shutdown() them, which would refuse those connections. */
 static void http_quiesce(struct api *a)
 {
 	for (size_t i = 0; i < a->n_mhd; i++)
-		if (a->mhd[i] && a->mhd_fd[i] >= 0)
-			if (MHD_quiesce_daemon(a->mhd[i]) != MHD_INVALID_SOCKET)
-				a->mhd_fd[i] = -1;	/* now ours to close */
+		if (!a->quiesced[i] &&
+		    MHD_quiesce_daemon(a->mhd[i]) != MHD_INVALID_SOCKET)
+			a->quiesced[i] = true;
 }
 
 static void http_stop(struct api *a)
@@ -494,68 +546,117 @@ static void http_stop(struct api *a)
 	for (size_t i = 0; i < a->n_mhd; i++) {
 		MHD_stop_daemon(a->mhd[i]);
 		a->mhd[i] = NULL;
+		/* our copy only: ctl's keeps the socket listening */
+		if (a->quiesced[i])
+			close(a->mhd_fd[i]);
 	}
+	a->n_mhd = 0;
 }
 
 /* ---- the main thread ---- */
 
 static void drain_fd(int fd)
 {
-	char b[sizeof(struct signalfd_siginfo)];
+	uint64_t n;
 
-	while (read(fd, b, sizeof(b)) > 0)
+	while (read(fd, &n, sizeof(n)) > 0)
 		;
 }
 
-/* Serves until ctl goes away or SIGTERM and the requests in flight are
- * done. Returns the exit status. */
+/* The name of the signal read from the signalfd, NULL when none was. */
+static const char *read_signal(int fd)
+{
+	struct signalfd_siginfo si;
+
+	if (read(fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return NULL;
+	return si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM";
+}
+
+/* Wakes the requests waiting for ctl (they answer 503) and fails the
+ * ones to come. */
+static void rpc_close(struct api_rpc *r)
+{
+	pthread_mutex_lock(&r->lock);
+	r->closed = true;
+	pthread_cond_broadcast(&r->answered);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Stops accepting and starts waiting for what is under way. */
+static void api_drain(struct api *a, const char *why)
+{
+	if (atomic_load(&a->draining))
+		return;
+	api_log("%s: no new connections; finishing %d request(s)", why,
+		atomic_load(&a->inflight));
+	atomic_store(&a->draining, true);
+	http_quiesce(a);
+	deadline_in(&a->drain_end, API_DRAIN_MS);
+}
+
+/* Whether everything under way is done (or took too long). */
+static bool api_drained(struct api *a)
+{
+	return atomic_load(&a->draining) &&
+	       ((atomic_load(&a->inflight) == 0 &&
+		 atomic_load(&a->fresh) == 0) || past(&a->drain_end));
+}
+
+/* One turn of the main thread: what ctl sent, a signal, a wake-up. Sets
+ * *status when api is to exit. */
+static void api_turn(struct api *a, const struct pollfd *p, int *status)
+{
+	const char *sig;
+	int r;
+
+	if (p[2].revents && (sig = read_signal(a->sig_fd)))
+		api_drain(a, sig);
+	if (p[1].revents)
+		drain_fd(a->rpc.wake_fd);
+	if (p[0].revents & POLLOUT) {
+		pthread_mutex_lock(&a->rpc.lock);
+		rpc_flush(&a->rpc);
+		pthread_mutex_unlock(&a->rpc.lock);
+	}
+	if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+		return;
+	r = rpc_read(a);
+	if (r > 0)
+		return;
+	/* ctl is gone (it restarts us) or broke the protocol */
+	a->rpc_gone = true;
+	rpc_close(&a->rpc);
+	*status = r < 0;
+	api_drain(a, r == 0 ? "ctl closed the RPC channel" : "bad RPC");
+}
+
+/* Serves until SIGTERM or ctl goes away, then until what was under way
+ * is done. Returns the exit status. */
 static int api_loop(struct api *a)
 {
-	struct timespec drain_end = { 0 };
-	bool stopping = false;
+	int status = 0;
 
-	for (;;) {
+	while (!api_drained(a)) {
 		struct pollfd p[3] = {
-			{ .fd = a->rpc.fd, .events = POLLIN },
+			{ .fd = a->rpc_gone ? -1 : a->rpc.fd,
+			  .events = POLLIN },
 			{ .fd = a->rpc.wake_fd, .events = POLLIN },
 			{ .fd = a->sig_fd, .events = POLLIN },
 		};
-		int r;
 
 		pthread_mutex_lock(&a->rpc.lock);
 		if (a->rpc.out.len)
 			p[0].events |= POLLOUT;
 		pthread_mutex_unlock(&a->rpc.lock);
-		if (poll(p, 3, stopping ? 50 : -1) < 0 && errno != EINTR) {
+		if (poll(p, 3, atomic_load(&a->draining) ? 50 : -1) < 0 &&
+		    errno != EINTR) {
 			api_log("poll: %s", strerror(errno));
 			return 1;
 		}
-		if (p[2].revents && !stopping) {
-			drain_fd(a->sig_fd);
-			api_log("SIGTERM: no new connections; finishing %d "
-				"request(s)", atomic_load(&a->inflight));
-			http_quiesce(a);
-			deadline_in(&drain_end, API_DRAIN_MS);
-			stopping = true;
-		}
-		if (p[1].revents)
-			drain_fd(a->rpc.wake_fd);
-		if (p[0].revents & POLLOUT) {
-			pthread_mutex_lock(&a->rpc.lock);
-			rpc_flush(&a->rpc);
-			pthread_mutex_unlock(&a->rpc.lock);
-		}
-		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			r = rpc_read(a);
-			if (r == 0)
-				api_log("ctl closed the RPC channel; exiting");
-			if (r <= 0)
-				return r < 0;
-		}
-		if (stopping && (atomic_load(&a->inflight) == 0 ||
-				 past(&drain_end)))
-			return 0;
+		api_turn(a, p, &status);
 	}
+	return status;
 }
 
 /* SIGTERM and SIGINT become readable on a signalfd: blocked here, before
@@ -578,6 +679,13 @@ static int api_init(struct api *a, int rpc_fd)
 {
 	pthread_condattr_t ca;
 
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&a->rpc.answered, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&a->rpc.lock, NULL);
+	pthread_mutex_init(&a->log_lock, NULL);
+	atomic_init(&a->ctl_ok, -1);
 	a->rpc.fd = rpc_fd;
 	a->rpc.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	a->sig_fd = -1;
@@ -586,24 +694,12 @@ static int api_init(struct api *a, int rpc_fd)
 			strerror(errno));
 		return -1;
 	}
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&a->rpc.answered, &ca);
-	pthread_condattr_destroy(&ca);
-	pthread_mutex_init(&a->rpc.lock, NULL);
-	pthread_mutex_init(&a->log_lock, NULL);
-	for (size_t i = 0; i < API_MAX_LISTEN; i++)
-		a->mhd_fd[i] = -1;
 	return 0;
 }
 
 static void api_free(struct api *a)
 {
-	/* wakes handlers still waiting for ctl: they answer 503 now */
-	pthread_mutex_lock(&a->rpc.lock);
-	a->rpc.closed = true;
-	pthread_cond_broadcast(&a->rpc.answered);
-	pthread_mutex_unlock(&a->rpc.lock);
+	rpc_close(&a->rpc);
 	http_stop(a);
 	pthread_cond_destroy(&a->rpc.answered);
 	pthread_mutex_destroy(&a->rpc.lock);

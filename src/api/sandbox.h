@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define API_MAX_LISTEN 16
+#define API_MAX_LISTEN 64
 
 struct api_sandbox {
 	int rpc_fd;			/* AF_UNIX stream socket to ctl */

@@ -98,8 +98,7 @@ const struct cli_cmd cli_cmd_api = {
 	"when it exits. Run by hand it needs those sockets already open.\n\n"
 	"  --rpc-fd FD     the AF_UNIX stream socket to ctl (RPC: a 4-byte\n"
 	"                  big-endian length, then one JSON object)\n"
-	"  --listen-fd FD  a listening TCP (or unix stream) socket to serve\n"
-	"                  HTTP on; up to 16\n"
+	"  --listen-fd FD  a listening TCP socket to serve HTTP on; up to 64\n"
 	"  --user NAME     who to run as (default " API_DEFAULT_USER "; never "
 	"root)\n"
 	"  --root DIR      an empty directory, root's and writable only by\n"
@@ -116,12 +115,13 @@ const struct cli_cmd cli_cmd_api = {
 	"  GET /health   200 {\"status\":\"ok\",\"ctl\":true} when ctl answers\n"
 	"                its health RPC within 1 s, else 503\n"
 	"                {\"status\":\"degraded\",\"ctl\":false}\n"
+	"                (HEAD too; other methods 405)\n"
 	"  anything else 404 {\"code\":404,\"message\":\"not found\"}\n\n"
-	"It exits 0 when ctl closes the socketpair, and on SIGTERM, after\n"
-	"it stops accepting and finishes the requests in flight (up to 5 s);\n"
-	"the listening sockets stay open in ctl, so connections wait for the\n"
-	"next api. Logs go to stderr, one line per event.\n\n"
-	"Exit status: 0 as above, 1 a bad fd, the sandbox or serving failed,\n"
-	"2 usage error.\n",
+	"On SIGTERM, or when ctl closes the socketpair, it stops accepting,\n"
+	"finishes what is under way (up to 5 s) and exits. The listening\n"
+	"sockets stay open in ctl, so new connections wait for the next api.\n"
+	"Logs go to stderr, one line per event.\n\n"
+	"Exit status: 0 SIGTERM or ctl gone, 1 a bad fd, the sandbox or\n"
+	"serving failed, or ctl broke the protocol, 2 usage error.\n",
 	.run = api_run,
 };

@@ -124,8 +124,13 @@ static void api_exited(uv_process_t *p, int64_t status, int sig)
 
 	c->api_running = false;
 	uv_close((uv_handle_t *)p, NULL);
-	if (c->stopping)
+	if (c->stopping) {
+		/* it finished what it had; now its channel can go */
+		uv_timer_stop(&c->api_timer);
+		uv_close((uv_handle_t *)&c->api_timer, NULL);
+		ctl_server_close_all(c);
 		return;
+	}
 	ctl_log("api (pid %d) exited: %s %d; restarting in %u ms", c->api_pid,
 		sig ? "signal" : "status", sig ? sig : (int)status,
 		c->api_backoff_ms);
@@ -209,15 +214,29 @@ void ctl_api_start(struct ctl *c)
 		c->nlisteners, c->nlisteners == 1 ? "" : "s");
 }
 
-void ctl_api_stop(struct ctl *c)
+static void api_kill(uv_timer_t *t)
+{
+	struct ctl *c = t->data;
+
+	if (c->api_running) {
+		ctl_log("api (pid %d) still running: SIGKILL", c->api_pid);
+		uv_process_kill(&c->api_proc, SIGKILL);
+	}
+}
+
+/* api is asked to stop (it stops accepting, answers what it holds, then
+ * exits) and is still served meanwhile: a request it holds during a
+ * takeover gets its answer. ctl's loop ends when it has gone; after 6 s
+ * it is killed. Returns whether there is an api to wait for. */
+bool ctl_api_stop(struct ctl *c)
 {
 	uv_timer_stop(&c->api_timer);
-	if (!uv_is_closing((uv_handle_t *)&c->api_timer))
-		uv_close((uv_handle_t *)&c->api_timer, NULL);
-	if (c->api_running) {
-		uv_process_kill(&c->api_proc, SIGTERM);
-		c->api_running = false;
-		if (!uv_is_closing((uv_handle_t *)&c->api_proc))
-			uv_close((uv_handle_t *)&c->api_proc, NULL);
+	if (!c->api_running) {
+		if (!uv_is_closing((uv_handle_t *)&c->api_timer))
+			uv_close((uv_handle_t *)&c->api_timer, NULL);
+		return false;
 	}
+	uv_process_kill(&c->api_proc, SIGTERM);
+	uv_timer_start(&c->api_timer, api_kill, 6000, 0);
+	return true;
 }

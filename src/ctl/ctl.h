@@ -121,6 +121,8 @@ int ctl_server_listen(struct ctl *c, int fd, char *err, size_t errlen);
 /* Serves RPC on fd (an api socketpair end); the connection is api's. */
 struct ctl_conn *ctl_server_adopt(struct ctl *c, int fd, bool api);
 void ctl_server_close_all(struct ctl *c);
+struct ctl_conn *ctl_conn_next(struct ctl_conn *k);
+void ctl_conn_close(struct ctl_conn *k);
 /* The fds a takeover hands over: ctl.sock's, then each listener's. */
 int ctl_takeover_send(struct ctl *c, int client_fd);
 
@@ -128,7 +130,8 @@ int ctl_takeover_send(struct ctl *c, int client_fd);
 int ctl_api_open(struct ctl *c, const struct moat_config *cfg, char *err,
 		 size_t errlen);
 void ctl_api_start(struct ctl *c);
-void ctl_api_stop(struct ctl *c);
+/* true: api is stopping, and the server is closed when it has gone */
+bool ctl_api_stop(struct ctl *c);
 
 void ctl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* sd_notify, when NOTIFY_SOCKET is set. */

@@ -293,6 +293,16 @@ static void write_done(uv_write_t *w, int status)
 
 static void conn_close(struct ctl_conn *k);
 
+struct ctl_conn *ctl_conn_next(struct ctl_conn *k)
+{
+	return k->next;
+}
+
+void ctl_conn_close(struct ctl_conn *k)
+{
+	conn_close(k);
+}
+
 static void send_msg(struct ctl_conn *k, json_t *msg)
 {
 	struct buf b = BUF_INIT;
@@ -354,7 +364,9 @@ static void dispatch(struct ctl_conn *k, json_t *msg)
 				m->name);
 		goto send;
 	}
-	if (!c->cur || c->stopping) {
+	/* a stopping ctl still answers its api's health checks: api is
+	 * finishing what it holds (a takeover) */
+	if (!c->cur || (c->stopping && strcmp(m->name, "health"))) {
 		ans = rpc_error(id, RPC_E_BUSY, "ctl is stopping");
 		goto send;
 	}
@@ -525,38 +537,60 @@ struct ctl_conn *ctl_server_adopt(struct ctl *c, int fd, bool api)
 	return k;
 }
 
+/* ctl.sock, bound here rather than by libuv: libuv unlinks the path of
+ * a socket it bound when the handle closes, and after a takeover the
+ * path belongs to the new ctl. */
+static int bind_sock(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct group *g;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* a socket left by a ctl that died; a running one answered the
+	 * caller's connect, which then did not start */
+	unlink(path);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, 128) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	g = getgrnam("moat");
+	if (g && chown(path, 0, g->gr_gid) < 0)
+		ctl_log("%s: chown: %s", path, strerror(errno));
+	if (chmod(path, 0660) < 0)
+		ctl_log("%s: chmod: %s", path, strerror(errno));
+	return fd;
+}
+
 /* fd >= 0: a listening socket handed over by the ctl before. */
 int ctl_server_listen(struct ctl *c, int fd, char *err, size_t errlen)
 {
 	char *path = xasprintf("%s/ctl.sock", c->run_dir);
-	struct group *g;
 	int r;
 
+	if (fd < 0 && (fd = bind_sock(path, err, errlen)) < 0) {
+		free(path);
+		return -1;
+	}
 	uv_pipe_init(c->loop, &c->sock, 0);
 	c->sock.data = c;
-	if (fd >= 0) {
-		r = uv_pipe_open(&c->sock, fd);
-	} else {
-		/* a socket left by a ctl that died; a running one answers
-		 * and keeps it (the caller checked with a connect) */
-		unlink(path);
-		r = uv_pipe_bind(&c->sock, path);
-		if (r == 0) {
-			g = getgrnam("moat");
-			if (g && chown(path, 0, g->gr_gid) < 0)
-				ctl_log("%s: chown: %s", path,
-					strerror(errno));
-			chmod(path, 0660);
-		}
-	}
+	r = uv_pipe_open(&c->sock, fd);
 	if (r == 0)
-		r = uv_listen((uv_stream_t *)&c->sock, 64, on_connection);
+		r = uv_listen((uv_stream_t *)&c->sock, 128, on_connection);
 	if (r < 0) {
 		snprintf(err, errlen, "%s: %s", path, uv_strerror(r));
 		free(path);
 		return -1;
 	}
-	uv_fileno((uv_handle_t *)&c->sock, &c->sock_fd);
+	c->sock_fd = fd;
 	free(path);
 	return 0;
 }

@@ -341,7 +341,8 @@ def test_takeover_loses_no_request(ctl):
     ctl.proc = new
     assert old.returncode == 0
     assert set(codes) == {"200"}, codes
-    assert ctl.status()["pid"] == new.pid
+    poll(lambda: (ctl.status() or {}).get("pid") == new.pid, 10,
+         what="the new ctl answering")
     # the firewall stayed and the new ctl owns the socket
     assert ctl.gw.has_table("inet", "moat")
     assert "takeover" in ctl.audit()
