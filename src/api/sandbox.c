@@ -327,6 +327,12 @@ static const struct {
 };
 
 /* The calls allowed only with some arguments. */
+/* libseccomp's SCMP_An() leave datum_b to the compiler, which clang
+ * (-Wmissing-field-initializers) refuses: every field named. */
+#define ARG(n, cmp, a, b) ((struct scmp_arg_cmp){ .arg = (n), .op = (cmp), \
+						 .datum_a = (a), .datum_b = (b) })
+#define ARG_EQ(n, a) ARG(n, SCMP_CMP_EQ, a, 0)
+
 static int sb_allow_args(scmp_filter_ctx ctx, const struct api_sandbox *sb)
 {
 	/* a thread, never a process nor a namespace */
@@ -336,25 +342,24 @@ static int sb_allow_args(scmp_filter_ctx ctx, const struct api_sandbox *sb)
 	int r;
 
 	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-			     SCMP_A0(SCMP_CMP_MASKED_EQ, clone_mask,
-				     CLONE_VM | CLONE_THREAD));
+			     ARG(0, SCMP_CMP_MASKED_EQ, clone_mask,
+				 CLONE_VM | CLONE_THREAD));
 	/* no executable memory: api never loads code after its start */
 	if (!r)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+				     ARG(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 	if (!r)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect),
-				     1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC,
-						0));
+				     1, ARG(2, SCMP_CMP_MASKED_EQ,
+						    PROT_EXEC, 0));
 	/* MHD names its threads ("MHD-worker") */
 	if (!r)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-				     SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
+				     ARG_EQ(0, PR_SET_NAME));
 	/* abort() raises SIGABRT at itself, and only there */
 	if (!r)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-				     SCMP_A0(SCMP_CMP_EQ,
-					     (uint64_t)getpid()));
+				     ARG_EQ(0, (uint64_t)getpid()));
 	/* shutdown() of a listening socket would refuse connections for
 	 * ctl's copy too, and for the api that takes over after us: EPERM
 	 * for those fds. libseccomp checks EQ before GE, whatever the order
@@ -363,11 +368,10 @@ static int sb_allow_args(scmp_filter_ctx ctx, const struct api_sandbox *sb)
 	for (size_t i = 0; i < sb->n_listen && !r; i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
 				     SCMP_SYS(shutdown), 1,
-				     SCMP_A0(SCMP_CMP_EQ,
-					     (uint64_t)sb->listen_fds[i]));
+				     ARG_EQ(0, (uint64_t)sb->listen_fds[i]));
 	if (!r)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(shutdown),
-				     1, SCMP_A0(SCMP_CMP_GE, 0));
+				     1, ARG(0, SCMP_CMP_GE, 0, 0));
 	return r;
 }
 
