@@ -21,6 +21,7 @@
 #include "config/config.h"
 #include "store/store.h"
 #include "wg/apply.h"
+#include "cli/ctl_cli.h"
 #include "wg/go.h"
 #include "wg/key.h"
 #include "wg/qr.h"
@@ -402,6 +403,19 @@ static int add_one(const struct dev_ctx *x, struct store *s,
 	return r;
 }
 
+/* A running ctl takes the store again (its plans keep the peer through a
+ * reload or a rollback) and audits the change. Quiet without ctl. */
+static void tell_ctl(const char *action, const char *dev, const char *peer)
+{
+	json_t *res = NULL;
+	bool absent;
+
+	if (cli_ctl_call("wg.peers.changed", json_pack("{ssssss}", "action",
+			 action, "device", dev, "peer", peer), &res,
+			 &absent) == 0)
+		json_decref(res);
+}
+
 /* --from FILE: "NAME PUBLIC_KEY ALLOWED_IPS" per line, each peer added
  * on its own as `peer add` (and the API) would: its own store
  * transaction, its own change to the device. */
@@ -437,6 +451,8 @@ static int add_from(const struct dev_ctx *x, struct store *s,
 		n += !r;
 	}
 	free(text);
+	if (n)
+		tell_ctl("add", x->dev->name, "");
 	fprintf(stderr, "moat wg: %zu peers added to %s%s\n", n,
 		x->dev->name, live || !n ? "" : " (the device is not up: it "
 		"gets them at the next moat apply)");
@@ -528,6 +544,7 @@ static int peer_add(struct peer_args *a)
 		snprintf(ips + strlen(ips), sizeof(ips) - strlen(ips), "%s%s",
 			 i ? ", " : "", one);
 	}
+	tell_ctl("add", x.dev->name, p.name);
 	fprintf(stderr, "moat wg: peer %s (%s) %s added to %s%s\n", p.name,
 		key, ips, x.dev->name, live ? "" : " (the device is not up: "
 		"it gets the peer at the next moat apply)");
@@ -578,6 +595,7 @@ static int peer_del(struct peer_args *a)
 	}
 	store_close(s);
 	r = send_one(x.dev->name, p, WG_PEER_REMOVE, &live);
+	tell_ctl("del", x.dev->name, p->name);
 	if (!r)
 		fprintf(stderr, "moat wg: peer %s removed from %s\n", p->name,
 			x.dev->name);

@@ -141,6 +141,13 @@ static struct ctl_gen *gen_build(struct ctl *c, const char *path,
 	g->cfg = cfg_load(path, g->text, g->len, NULL, false, dl);
 	if (!g->cfg)
 		goto bad;
+	/* the first config names it; a changed state_dir takes a restart */
+	if (!c->state_dir) {
+		const char *sd = getenv("MOAT_STATE_DIR");
+
+		c->state_dir = xstrdup(sd && *sd ? sd : g->cfg->state_dir.v ?
+				       g->cfg->state_dir.v : "/var/lib/moat");
+	}
 	comp_env(c, &env, fault, sizeof(fault));
 	for (size_t i = 0; i < NCOMPONENTS; i++) {
 		g->plans[i] = components[i]->compile(g->cfg, &env, dl);
@@ -550,6 +557,45 @@ static void settle(struct ctl *c)
 	malloc_trim(0);
 }
 
+/* The WireGuard plans again from the store (a runtime peer came or went),
+ * for the running config and the one a pending confirmation would go
+ * back to; the running one is applied (the delta is empty when the CLI
+ * changed the device already). */
+int ctl_wg_resync(struct ctl *c, char *err, size_t errlen)
+{
+	const struct component *k = components[COMP_WG];
+	struct ctl_gen *gens[2] = { c->cur, c->prev };
+	struct diag_list dl = { 0 };
+	struct comp_env env;
+	enum comp_outcome out;
+	char fault[64];
+	int r = 0;
+
+	comp_env(c, &env, fault, sizeof(fault));
+	env.fault = NULL;
+	for (size_t i = 0; i < 2 && !r; i++) {
+		void *plan;
+
+		if (!gens[i])
+			continue;
+		plan = k->compile(gens[i]->cfg, &env, &dl);
+		if (!plan) {
+			r = -1;
+			break;
+		}
+		k->free_plan(gens[i]->plans[COMP_WG]);
+		gens[i]->plans[COMP_WG] = plan;
+		k->hash(plan, gens[i]->phash[COMP_WG]);
+	}
+	if (!r && k->apply(c->cur->plans[COMP_WG], &env, false, &out, &dl) < 0)
+		r = -1;
+	if (r)
+		first_error(&dl, err, errlen);
+	diag_list_free(&dl);
+	settle(c);
+	return r;
+}
+
 /* --- status --------------------------------------------------------------- */
 
 json_t *ctl_status(struct ctl *c)
@@ -802,9 +848,6 @@ int ctl_main(const struct ctl_opts *o)
 			c.config_path);
 		goto out;
 	}
-	env = getenv("MOAT_STATE_DIR");
-	c.state_dir = xstrdup(env && *env ? env : c.cur->cfg->state_dir.v ?
-			      c.cur->cfg->state_dir.v : "/var/lib/moat");
 	c.store = store_open(c.state_dir, err, sizeof(err));
 	if (!c.store) {
 		fprintf(stderr, "moat ctl: %s\n", err);

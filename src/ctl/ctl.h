@@ -108,6 +108,9 @@ int ctl_confirm(struct ctl *c, const struct ctl_caller *who, json_t **res);
 int ctl_rollback(struct ctl *c, long long rev, const struct ctl_caller *who,
 		 json_t **res);
 json_t *ctl_status(struct ctl *c);
+/* The WireGuard plans taken again from the store and applied; 0 or -1
+ * with err. */
+int ctl_wg_resync(struct ctl *c, char *err, size_t errlen);
 /* Appends to the audit log (errors go to stderr: an audit that cannot be
  * written must not stop the gateway). */
 void ctl_audit(struct ctl *c, const struct ctl_caller *who,

@@ -227,6 +227,38 @@ static int m_wg_peers(struct ctl *c, struct ctl_conn *k, json_t *p,
 	return 0;
 }
 
+/* A runtime peer was added or removed (moat wg peer, which changed the
+ * store and the device): the running plans take the store again, so that
+ * a rollback or a reload keeps the peer, and the change is audited. */
+static int m_wg_changed(struct ctl *c, struct ctl_conn *k, json_t *p,
+			json_t **res)
+{
+	const char *action, *dev, *peer = "";
+	char detail[160], e[512];
+	int r;
+
+	if (json_unpack(p, "{ss,ss,s?s!}", "action", &action, "device", &dev,
+			"peer", &peer) < 0 || (strcmp(action, "add") &&
+					       strcmp(action, "del"))) {
+		*res = json_pack("{ss}", "error", "params: {\"action\": "
+				 "\"add\"|\"del\", \"device\", \"peer\"}");
+		return -2;
+	}
+	r = ctl_wg_resync(c, e, sizeof(e));
+	snprintf(detail, sizeof(detail), "%.16s peer %.64s", dev, peer);
+	ctl_audit(c, &k->who, !strcmp(action, "add") ? "wg.peer.add" :
+		  "wg.peer.del", detail, r ? e : "ok");
+	if (r) {
+		*res = json_pack("{ss}", "error", e);
+		return -1;
+	}
+	ctl_event(c, !strcmp(action, "add") ? "wg.peer.added" :
+		  "wg.peer.removed", json_pack("{ssss}", "device", dev,
+		  "peer", peer));
+	*res = json_pack("{sb}", "ok", 1);
+	return 0;
+}
+
 static int m_subscribe(struct ctl *c, struct ctl_conn *k, json_t *p,
 		       json_t **res)
 {
@@ -268,6 +300,7 @@ static const struct method {
 	{ "events.subscribe", ROLE_VIEWER, true, m_subscribe },
 	{ "reload", ROLE_OPERATOR, true, m_reload },
 	{ "confirm", ROLE_OPERATOR, true, m_confirm },
+	{ "wg.peers.changed", ROLE_OPERATOR, true, m_wg_changed },
 	{ "rollback", ROLE_ADMIN, true, m_rollback },
 	{ "audit", ROLE_ADMIN, true, m_audit },
 	{ "audit.verify", ROLE_ADMIN, true, m_audit_verify },

@@ -387,3 +387,26 @@ def test_unconfirmed_change_does_not_survive_a_crash(ctl, tmp_path):
     revs = json.loads(ctl.ask("revisions", "--json").stdout)["revisions"]
     assert "rolled-back" in [r["result"] for r in revs]
     assert "restarted before it was confirmed" in ctl.audit()
+
+
+def test_runtime_peers_go_through_ctl(ctl):
+    """moat wg peer add/del with ctl running: the device changes, ctl's
+    plan takes the peer (a reload leaves it), and both are audited."""
+    dev = f"mc{os.getpid() % 100000}"
+    ctl.write(BASE + f'vpn {{\n  wireguard "vpn0" {{\n'
+              f'    interface   = "{dev}"\n    listen_port = 51999\n'
+              f'    address     = ["10.78.0.1/24"]\n  }}\n}}\n')
+    ctl.start()
+    peers = lambda: ctl.gw.run("wg", "show", dev, "peers").stdout.split()
+    assert peers() == []
+    ctl.ask("wg", "peer", "add", dev, "phone", "-c", ctl.cfg)
+    assert len(peers()) == 1
+    assert ctl.status()["components"]["wg"]["peers"] == 1
+    r = ctl.ask("reload")
+    assert "wg: unchanged" in r.stdout, r.stdout
+    assert len(peers()) == 1
+    ctl.ask("wg", "peer", "del", dev, "phone", "-c", ctl.cfg)
+    assert peers() == []
+    assert ctl.status()["components"]["wg"]["peers"] == 0
+    audit = ctl.audit()
+    assert "wg.peer.add" in audit and "wg.peer.del" in audit
