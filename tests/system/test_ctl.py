@@ -410,3 +410,45 @@ def test_runtime_peers_go_through_ctl(ctl):
     assert ctl.status()["components"]["wg"]["peers"] == 0
     audit = ctl.audit()
     assert "wg.peer.add" in audit and "wg.peer.del" in audit
+
+
+def test_systemd_notify_and_stop(ctl, monkeypatch):
+    """READY, RELOADING and STOPPING reach $NOTIFY_SOCKET; SIGTERM leaves
+    the firewall and routes in place, --flush-on-exit removes them."""
+    import socket
+    path = str(ctl.run_dir / "notify")
+    ctl.run_dir.mkdir(exist_ok=True)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(path)
+    s.settimeout(10)
+    monkeypatch.setenv("NOTIFY_SOCKET", path)
+    ctl.write(BASE + ROUTE)
+    ctl.start()
+    got = [s.recv(256).decode()]
+    ctl.ask("reload")
+    got += [s.recv(256).decode(), s.recv(256).decode()]
+    ctl.stop()
+    got.append(s.recv(256).decode())
+    assert got == ["READY=1", "RELOADING=1", "READY=1", "STOPPING=1"], got
+    assert ctl.gw.has_table("inet", "moat")
+    assert "10.9.0.0/16" in json.dumps(net_snapshot(ctl.gw)[1])
+    ctl.start("--flush-on-exit")
+    ctl.stop()
+    assert not ctl.gw.has_table("inet", "moat")
+    assert "10.9.0.0/16" not in json.dumps(net_snapshot(ctl.gw)[1])
+    s.close()
+
+
+def test_sigusr2_hands_over_to_a_new_ctl(ctl):
+    ctl.write(BASE + API)
+    old = ctl.start()
+    poll(lambda: api_health(ctl.gw) == "200", 10, what="api /health")
+    old.send_signal(signal.SIGUSR2)
+    old.wait(timeout=20)
+    assert old.returncode == 0
+    new = poll(lambda: (ctl.status() or {}).get("pid"), 10,
+               what="the new ctl answering")
+    assert new != old.pid
+    poll(lambda: api_health(ctl.gw) == "200", 10, what="api /health")
+    os.kill(new, signal.SIGTERM)
+    poll(lambda: not os.path.exists(f"/proc/{new}"), 20, what="it stopping")
