@@ -118,7 +118,8 @@ out:
  * -1: no ctl runs; apply here. */
 static int apply_via_ctl(const char *path, long confirm)
 {
-	char *abs = realpath(path, NULL);
+	char *abs = realpath(path, NULL), *text = NULL;
+	size_t len;
 	bool absent;
 	json_t *res;
 	int r;
@@ -127,8 +128,15 @@ static int apply_via_ctl(const char *path, long confirm)
 		fprintf(stderr, "moat apply: %s: %s\n", path, strerror(errno));
 		return MOAT_EXIT_USAGE;
 	}
-	r = cli_ctl_call("apply", json_pack("{sssI}", "path", abs,
-			 "confirm_within", (json_int_t)confirm), &res, &absent);
+	/* ctl gets the text: it never opens a file the caller names */
+	if ((r = cli_read_config(abs, &text, &len)) != MOAT_EXIT_OK) {
+		free(abs);
+		return r;
+	}
+	r = cli_ctl_call("apply", json_pack("{ssss%sI}", "path", abs, "text",
+			 text, len, "confirm_within", (json_int_t)confirm),
+			 &res, &absent);
+	free(text);
 	free(abs);
 	if (r < 0)
 		return r == -1 ? MOAT_EXIT_BAD : absent ? -1 : MOAT_EXIT_USAGE;

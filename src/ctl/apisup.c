@@ -150,6 +150,15 @@ static void api_restart(uv_timer_t *t)
 	ctl_api_start(c);
 }
 
+static void api_spawn_failed(uv_handle_t *h)
+{
+	struct ctl *c = h->data;
+
+	if (!c->stopping)
+		uv_timer_start(&c->api_timer, api_restart, c->api_backoff_ms,
+			       0);
+}
+
 void ctl_api_start(struct ctl *c)
 {
 	char *args[8 + 2 * 64], fdstr[64][12], *root;
@@ -200,10 +209,11 @@ void ctl_api_start(struct ctl *c)
 	close(sv[1]);
 	free(root);
 	if (r < 0) {
+		/* uv_spawn set the handle up even so: closed before it is
+		 * used again, and the retry starts from its close */
 		ctl_log("api: cannot start %s: %s", c->exe, uv_strerror(r));
 		close(sv[0]);
-		uv_timer_start(&c->api_timer, api_restart, c->api_backoff_ms,
-			       0);
+		uv_close((uv_handle_t *)&c->api_proc, api_spawn_failed);
 		return;
 	}
 	c->api_running = true;

@@ -61,6 +61,8 @@ static int send_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+#define CLIENT_TIMEOUT_MS 300000
+
 static struct rpc_reader reader;
 static int reader_fd = -1;
 
@@ -76,9 +78,20 @@ int ctl_client_next(int fd, json_t **msg, char *err, size_t errlen)
 	for (;;) {
 		ssize_t n;
 
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
 		r = rpc_next(&reader, msg, err, errlen);
 		if (r)
 			return r;
+		/* an apply of a large config takes seconds, not minutes */
+		r = poll(&p, 1, CLIENT_TIMEOUT_MS);
+		if (r == 0) {
+			snprintf(err, errlen, "ctl did not answer within %d s",
+				 CLIENT_TIMEOUT_MS / 1000);
+			return -1;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
 		n = recv(fd, buf, sizeof(buf), 0);
 		if (n < 0 && errno == EINTR)
 			continue;

@@ -384,10 +384,22 @@ static void roll_back_unconfirmed(struct ctl *c, const char *why)
 	char detail[256], e[512];
 
 	uv_timer_stop(&c->confirm_timer);
-	/* every component: the new plan may have touched any of them */
-	if (transition(c, bad, c->prev, false, comps, &dl) < 0) {
+	/* every component, forced: the new plan may have touched any */
+	if (transition(c, bad, c->prev, true, comps, &dl) < 0) {
+		/* transition put back what it did: bad still runs, and that
+		 * is what ctl says; it tries again in 5 s */
 		first_error(&dl, e, sizeof(e));
-		ctl_log("rolling back revision %lld: %s", bad->revision, e);
+		snprintf(detail, sizeof(detail), "revision %lld: %s; back to "
+			 "revision %lld", bad->revision, why,
+			 c->prev->revision);
+		ctl_audit(c, NULL, "rollback", detail, e);
+		ctl_log("rolling back revision %lld failed, retrying in 5 s: "
+			"%s", bad->revision, e);
+		settle(c);
+		uv_timer_start(&c->confirm_timer, confirm_expired, 5000, 0);
+		json_decref(comps);
+		diag_list_free(&dl);
+		return;
 	}
 	set_result(c, bad->revision, "rolled-back", why);
 	c->cur = c->prev;
@@ -459,6 +471,14 @@ int ctl_rollback(struct ctl *c, long long rev, const struct ctl_caller *who,
 		return -1;
 	}
 	found = ctl_apply(c, r.config_path, r.config, 0, who, res);
+	{
+		char d[96];
+
+		snprintf(d, sizeof(d), "the config of revision %lld, as "
+			 "revision %lld", rev, json_integer_value(
+			 json_object_get(*res, "revision")));
+		ctl_audit(c, who, "rollback", d, found ? "failed" : "ok");
+	}
 	json_object_set_new(*res, "from_revision", json_integer(rev));
 	store_revision_clear(&r);
 	return found;
@@ -635,6 +655,45 @@ json_t *ctl_status(struct ctl *c)
 
 /* --- start and stop ------------------------------------------------------- */
 
+static void free_handle(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void successor_exited(uv_process_t *p, int64_t status, int sig)
+{
+	ctl_log("the new ctl (pid %d) exited: %s %d", p->pid,
+		sig ? "signal" : "status", sig ? sig : (int)status);
+	uv_close((uv_handle_t *)p, free_handle);
+}
+
+/* `BINARY ctl --takeover` from the binary on disk (an upgrade). A handle
+ * of its own: uv_spawn initialises it even when it fails. */
+static void spawn_successor(struct ctl *c)
+{
+	char *argv[] = { c->exe, "ctl", "--takeover", "-c", c->config_path,
+			 c->flush_on_exit ? "--flush-on-exit" : NULL, NULL };
+	uv_stdio_container_t io[3] = {
+		{ .flags = UV_INHERIT_FD, .data.fd = 0 },
+		{ .flags = UV_INHERIT_FD, .data.fd = 1 },
+		{ .flags = UV_INHERIT_FD, .data.fd = 2 },
+	};
+	uv_process_options_t o = {
+		.file = c->exe, .args = argv, .stdio = io, .stdio_count = 3,
+		.exit_cb = successor_exited, .flags = UV_PROCESS_DETACHED,
+	};
+	uv_process_t *p = xcalloc(1, sizeof(*p));
+	int r = uv_spawn(c->loop, p, &o);
+
+	if (r < 0) {
+		ctl_log("cannot start %s: %s", c->exe, uv_strerror(r));
+		uv_close((uv_handle_t *)p, free_handle);
+		return;
+	}
+	/* it outlives this ctl: the loop does not wait for it */
+	uv_unref((uv_handle_t *)p);
+}
+
 static void on_signal(uv_signal_t *h, int sig)
 {
 	struct ctl *c = h->data;
@@ -656,30 +715,7 @@ static void on_signal(uv_signal_t *h, int sig)
 		break;
 	case SIGUSR2:
 		ctl_log("SIGUSR2: starting a new ctl to take over");
-		{
-			char *argv[] = { c->exe, "ctl", "--takeover", "-c",
-					 c->config_path, c->flush_on_exit ?
-					 "--flush-on-exit" : NULL, NULL };
-			uv_process_options_t o = {
-				.file = c->exe, .args = argv,
-				.flags = UV_PROCESS_DETACHED,
-			};
-			uv_stdio_container_t io[3] = {
-				{ .flags = UV_INHERIT_FD, .data.fd = 0 },
-				{ .flags = UV_INHERIT_FD, .data.fd = 1 },
-				{ .flags = UV_INHERIT_FD, .data.fd = 2 },
-			};
-			static uv_process_t p;
-			int r;
-
-			o.stdio = io;
-			o.stdio_count = 3;
-			if ((r = uv_spawn(c->loop, &p, &o)) < 0)
-				ctl_log("cannot start %s: %s", c->exe,
-					uv_strerror(r));
-			else
-				uv_unref((uv_handle_t *)&p);
-		}
+		spawn_successor(c);
 		break;
 	default:
 		ctl_log("%s: stopping", strsignal(sig));
@@ -699,7 +735,9 @@ void ctl_stop(struct ctl *c, int code)
 		return;
 	c->stopping = true;
 	c->exit_code = code;
-	ctl_notify("STOPPING=1");
+	/* after a handover the new ctl is the service: it said MAINPID */
+	if (!c->handed_over)
+		ctl_notify("STOPPING=1");
 	uv_timer_stop(&c->confirm_timer);
 	for (size_t i = 0; i < ARRAY_SIZE(c->sig); i++)
 		if (!uv_is_closing((uv_handle_t *)&c->sig[i]))
@@ -923,6 +961,24 @@ int ctl_main(const struct ctl_opts *o)
 				json_decref(comps);
 				goto out;
 			}
+			/* what failed and what came after it never got
+			 * good's plans: all of them, forced */
+			diag_list_free(&dl);
+			memset(&dl, 0, sizeof(dl));
+			if (transition(&c, NULL, good, true, comps, &dl) < 0) {
+				diag_sort(&dl);
+				diag_print(&dl, stderr);
+				fprintf(stderr, "moat ctl: neither the config "
+					"nor revision %lld applies\n",
+					good->revision);
+				ctl_audit(&c, &who, "start", c.config_path,
+					  "failed; the previous revision "
+					  "failed too");
+				gen_free(g);
+				gen_free(good);
+				json_decref(comps);
+				goto out;
+			}
 			ctl_log("the config does not apply; running revision "
 				"%lld instead", good->revision);
 			ctl_audit(&c, &who, "start", c.config_path,
@@ -951,12 +1007,25 @@ int ctl_main(const struct ctl_opts *o)
 	ctl_api_start(&c);
 	ctl_log("running %s (revision %lld), pid %d", c.config_path,
 		c.cur->revision, getpid());
-	ctl_notify("READY=1");
+	if (o->takeover) {
+		char m[64];
+
+		snprintf(m, sizeof(m), "MAINPID=%d\nREADY=1", getpid());
+		ctl_notify(m);
+	} else {
+		ctl_notify("READY=1");
+	}
 	(void)res;
 	malloc_trim(0);
 	uv_run(c.loop, UV_RUN_DEFAULT);
-	if (c.flush_on_exit && !c.handed_over)
+	if (c.flush_on_exit && !c.handed_over) {
 		flush_all(&c);
+		ctl_audit(&c, &who, "stop", "--flush-on-exit: moat's objects "
+			  "removed", "ok");
+	} else if (!c.handed_over) {
+		ctl_audit(&c, &who, "stop", "the kernel keeps the config",
+			  "ok");
+	}
 	r = c.exit_code;
 out:
 	diag_list_free(&dl);

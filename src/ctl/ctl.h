@@ -37,6 +37,7 @@ struct ctl_caller {
 	char origin[64];		/* "ctl.sock", "api", "signal" */
 	enum ctl_role role;
 	bool from_api;			/* the untrusted process */
+	unsigned uid;			/* ctl.sock: the peer's (SO_PEERCRED) */
 };
 
 struct ctl_conn;

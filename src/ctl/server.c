@@ -28,6 +28,7 @@ struct ctl_conn {
 	struct ctl_caller who;
 	bool subscribed;
 	bool closing;
+	unsigned denials;
 	struct ctl_conn *next;
 };
 
@@ -56,20 +57,21 @@ static int m_reload(struct ctl *c, struct ctl_conn *k, json_t *p, json_t **res)
 
 static int m_apply(struct ctl *c, struct ctl_conn *k, json_t *p, json_t **res)
 {
-	const char *path = NULL;
+	const char *path = NULL, *text = NULL;
 	json_int_t confirm = 0;
 
-	if (json_unpack(p, "{s?s,s?I!}", "path", &path, "confirm_within",
-			&confirm) < 0 || confirm < 0 || confirm > 86400) {
+	/* the text, read by the caller: ctl (root) never opens a path
+	 * someone else names (a FIFO would hang it, an error would echo
+	 * a file they cannot read); path is only its name */
+	if (json_unpack(p, "{ss,ss,s?I!}", "path", &path, "text", &text,
+			"confirm_within", &confirm) < 0 || confirm < 0 ||
+	    confirm > 86400) {
 		*res = json_pack("{ss}", "error", "params: {\"path\": string, "
-				 "\"confirm_within\": 0..86400}");
+				 "\"text\": string, \"confirm_within\": "
+				 "0..86400}");
 		return -2;
 	}
-	if (path && path[0] != '/') {
-		*res = json_pack("{ss}", "error", "path must be absolute");
-		return -2;
-	}
-	return ctl_apply(c, path, NULL, (int)confirm, &k->who, res);
+	return ctl_apply(c, path, text, (int)confirm, &k->who, res);
 }
 
 static int m_confirm(struct ctl *c, struct ctl_conn *k, json_t *p,
@@ -109,8 +111,10 @@ static int m_revisions(struct ctl *c, struct ctl_conn *k, json_t *p,
 	size_t n = 0;
 	json_t *a;
 
-	if (json_unpack(p, "{s?I!}", "limit", &limit) < 0 || limit < 0) {
-		*res = json_pack("{ss}", "error", "params: {\"limit\": n}");
+	if (json_unpack(p, "{s?I!}", "limit", &limit) < 0 || limit < 1 ||
+	    limit > 1000) {
+		*res = json_pack("{ss}", "error", "params: {\"limit\": "
+				 "1..1000}");
 		return -2;
 	}
 	if (store_revisions_list(c->store, (size_t)limit, &v, &n, err,
@@ -149,10 +153,10 @@ static int m_audit(struct ctl *c, struct ctl_conn *k, json_t *p, json_t **res)
 	int r;
 
 	if (json_unpack(p, "{s?I,s?I!}", "after", &after, "limit",
-			&limit) < 0 || limit <= 0 || limit > 10000) {
+			&limit) < 0 || limit <= 0 || limit > 2000) {
 		json_decref(a);
 		*res = json_pack("{ss}", "error", "params: {\"after\": id, "
-				 "\"limit\": 1..10000}");
+				 "\"limit\": 1..2000}");
 		return -2;
 	}
 	r = after >= 0 ? store_audit_each(c->store, after, (size_t)limit,
@@ -272,7 +276,15 @@ static int m_takeover(struct ctl *c, struct ctl_conn *k, json_t *p,
 {
 	int fd;
 
-	if (uv_fileno((uv_handle_t *)&k->h, &fd) < 0 ||
+	/* the sockets are ctl itself: root only, not the group */
+	if (k->who.uid != 0) {
+		ctl_audit(c, &k->who, "takeover", "refused: not root",
+			  "permission denied");
+		*res = json_pack("{ss}", "error", "takeover: root only");
+		return -3;
+	}
+	if (uv_stream_get_write_queue_size((uv_stream_t *)&k->h) ||
+	    uv_fileno((uv_handle_t *)&k->h, &fd) < 0 ||
 	    ctl_takeover_send(c, fd) < 0) {
 		*res = json_pack("{ss}", "error", "cannot hand the sockets "
 				 "over");
@@ -282,8 +294,8 @@ static int m_takeover(struct ctl *c, struct ctl_conn *k, json_t *p,
 		  "ok");
 	c->handed_over = true;
 	ctl_stop(c, 0);
-	*res = NULL;	/* answered with the sockets */
-	return 0;
+	*res = NULL;
+	return 1;	/* answered already, with the sockets */
 }
 
 static const struct method {
@@ -294,7 +306,8 @@ static const struct method {
 } methods[] = {
 	{ "health", ROLE_VIEWER, true, m_health },
 	{ "status", ROLE_VIEWER, true, m_status },
-	{ "config.get", ROLE_VIEWER, true, m_config_get },
+	/* the text may hold private and preshared keys */
+	{ "config.get", ROLE_ADMIN, false, m_config_get },
 	{ "revisions", ROLE_VIEWER, true, m_revisions },
 	{ "wg.peers", ROLE_VIEWER, true, m_wg_peers },
 	{ "events.subscribe", ROLE_VIEWER, true, m_subscribe },
@@ -336,15 +349,30 @@ void ctl_conn_close(struct ctl_conn *k)
 	conn_close(k);
 }
 
-static void send_msg(struct ctl_conn *k, json_t *msg)
+/* A client that does not read its answers is cut off rather than let
+ * ctl's memory grow. */
+#define CONN_MAX_QUEUED (8u << 20)
+
+/* -1 when msg cannot be framed (over RPC_MAX_FRAME). */
+static int send_msg(struct ctl_conn *k, json_t *msg)
 {
 	struct buf b = BUF_INIT;
 	struct wreq *r;
 	uv_buf_t ub;
 
-	if (k->closing || rpc_frame(&b, msg) < 0) {
+	if (k->closing)
+		return 0;
+	if (!msg || rpc_frame(&b, msg) < 0) {
 		buf_free(&b);
-		return;
+		return -1;
+	}
+	if (uv_stream_get_write_queue_size((uv_stream_t *)&k->h) +
+	    b.len > CONN_MAX_QUEUED) {
+		ctl_log("%s: not reading its answers: closing the "
+			"connection", k->who.origin);
+		buf_free(&b);
+		conn_close(k);
+		return 0;
 	}
 	r = xcalloc(1, sizeof(*r));
 	r->p = b.p;
@@ -354,6 +382,7 @@ static void send_msg(struct ctl_conn *k, json_t *msg)
 		free(r);
 		conn_close(k);
 	}
+	return 0;
 }
 
 void ctl_event(struct ctl *c, const char *name, json_t *data)
@@ -369,8 +398,8 @@ void ctl_event(struct ctl *c, const char *name, json_t *data)
 static void dispatch(struct ctl_conn *k, json_t *msg)
 {
 	struct ctl *c = k->c;
-	const char *name;
-	json_t *id, *params, *res = NULL, *ans;
+	const char *name = NULL;
+	json_t *id = NULL, *params, *res = NULL, *ans;
 	const struct method *m = NULL;
 	char err[256];
 	int r;
@@ -391,10 +420,20 @@ static void dispatch(struct ctl_conn *k, json_t *msg)
 	if ((k->who.from_api && !m->api) || k->who.role < m->role) {
 		char d[128];
 
+		/* audited, but a caller that keeps trying cannot fill the
+		 * disk with it: the tenth refusal closes the connection */
 		snprintf(d, sizeof(d), "method %s", m->name);
 		ctl_audit(c, &k->who, "denied", d, "permission denied");
 		ans = rpc_error(id, RPC_E_DENIED, "%s: permission denied",
 				m->name);
+		if (++k->denials >= 10) {
+			send_msg(k, ans);
+			json_decref(ans);
+			ctl_log("%s: 10 refused requests: closing the "
+				"connection", k->who.origin);
+			conn_close(k);
+			return;
+		}
 		goto send;
 	}
 	/* a stopping ctl still answers its api's health checks: api is
@@ -404,9 +443,13 @@ static void dispatch(struct ctl_conn *k, json_t *msg)
 		goto send;
 	}
 	r = m->fn(c, k, params, &res);
-	if (r == 0 && !res)
+	if (r == 1)
 		return;		/* answered already (takeover) */
-	if (r == -2) {
+	if (r == -3) {
+		ans = rpc_error(id, RPC_E_DENIED, "%s", json_string_value(
+				json_object_get(res, "error")));
+		json_decref(res);
+	} else if (r == -2) {
 		ans = rpc_error(id, RPC_E_PARAMS, "%s", json_string_value(
 				json_object_get(res, "error")));
 		json_decref(res);
@@ -419,7 +462,12 @@ static void dispatch(struct ctl_conn *k, json_t *msg)
 		ans = rpc_result(id, res);
 	}
 send:
-	send_msg(k, ans);
+	if (send_msg(k, ans) < 0) {
+		json_decref(ans);
+		ans = rpc_error(id, RPC_E_FAILED, "%s: the answer is over %u "
+				"bytes", name ? name : "request", RPC_MAX_FRAME);
+		send_msg(k, ans);
+	}
 	json_decref(ans);
 }
 
@@ -504,6 +552,7 @@ static bool allowed(const struct ucred *cr, struct ctl_caller *who)
 	struct group *g;
 	struct passwd *pw;
 
+	who->uid = cr->uid;
 	if (cr->uid == 0) {
 		snprintf(who->who, sizeof(who->who), "root");
 		return true;
@@ -563,6 +612,7 @@ struct ctl_conn *ctl_server_adopt(struct ctl *c, int fd, bool api)
 		return NULL;
 	}
 	snprintf(k->who.who, sizeof(k->who.who), "api");
+	k->who.uid = (unsigned)-1;
 	snprintf(k->who.origin, sizeof(k->who.origin), "api");
 	k->who.role = ROLE_VIEWER;
 	k->who.from_api = api;
@@ -655,7 +705,6 @@ int ctl_takeover_send(struct ctl *c, int client_fd)
 	struct msghdr mh = { 0 };
 	struct cmsghdr *cm;
 	ssize_t w;
-	int fl;
 
 	fds[n++] = c->sock_fd;
 	for (size_t i = 0; i < c->nlisteners && n < 64; i++) {
@@ -678,11 +727,10 @@ int ctl_takeover_send(struct ctl *c, int client_fd)
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
 	memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)n);
-	/* a small message on a fresh unix socket: sent whole or not */
-	fl = fcntl(client_fd, F_GETFL);
-	fcntl(client_fd, F_SETFL, fl & ~O_NONBLOCK);
-	w = sendmsg(client_fd, &mh, MSG_NOSIGNAL);
-	fcntl(client_fd, F_SETFL, fl);
+	/* a small message, the first on this connection (the caller saw
+	 * its write queue empty): it fits the socket's buffer, so it is
+	 * sent whole at once or not at all, and ctl never waits on it */
+	w = sendmsg(client_fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 	buf_free(&b);
 	return w == (ssize_t)iov.iov_len ? 0 : -1;
 }
