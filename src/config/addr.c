@@ -1,5 +1,7 @@
 /* Address, endpoint, interface-name and key syntax. */
 #include "config/addr.h"
+#include <sys/socket.h>
+#include <netinet/in.h>
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -169,5 +171,51 @@ bool mark_parse(const char *s, uint32_t *out)
 	if (errno || *end || v > 0xffffffffULL)
 		return false;
 	*out = (uint32_t)v;
+	return true;
+}
+
+bool listen_parse(const char *s, struct sockaddr_storage *out,
+		  unsigned *len)
+{
+	const char *colon = strrchr(s, ':');
+	struct sockaddr_storage ss;
+	char host[64];
+	char *end;
+	long port;
+
+	if (!colon || (size_t)(colon - s) >= sizeof(host) || !colon[1] ||
+	    colon[1] == '-' || colon[1] == '+')
+		return false;
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port < 1 || port > 65535)
+		return false;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	memset(&ss, 0, sizeof(ss));
+	if (host[0] == '[') {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+		size_t n = strlen(host);
+
+		if (n < 3 || host[n - 1] != ']')
+			return false;
+		host[n - 1] = '\0';
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host + 1, &a->sin6_addr) != 1)
+			return false;
+		if (len)
+			*len = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		if (host[0] && inet_pton(AF_INET, host, &a->sin_addr) != 1)
+			return false;
+		if (len)
+			*len = sizeof(*a);
+	}
+	if (out)
+		*out = ss;
 	return true;
 }

@@ -31,5 +31,10 @@ bool ifname_valid(const char *s, bool wildcard, const char **why);
 bool wg_key_valid(const char *s);
 /* A mark: decimal or 0x hex, fitting 32 bits. */
 bool mark_parse(const char *s, uint32_t *out);
+/* A listening address: "ADDR:PORT", "[V6]:PORT" or ":PORT" (every IPv4
+ * address). ss gets it when not NULL. */
+struct sockaddr_storage;
+bool listen_parse(const char *s, struct sockaddr_storage *ss,
+		  unsigned *len);
 
 #endif

@@ -291,17 +291,23 @@ struct cfg_vpn {
 };
 
 /* The control plane's HTTP listeners (ctl opens them for api). Flywall
- * has listen in both blocks (api's is deprecated there); moat takes
- * either. TLS is not mapped yet: the schema reports it unsupported. */
+ * has them in both blocks (api's are deprecated there); moat takes
+ * either. */
 struct cfg_api {
 	struct cfg_obj o;
 	struct cfg_bool enabled;
 	struct cfg_str listen;		/* "ADDR:PORT", "[V6]:PORT", ":PORT" */
+	struct cfg_str tls_listen;	/* HTTPS, with tls_cert and tls_key */
+	struct cfg_str tls_cert;	/* PEM files, read by ctl (root) */
+	struct cfg_str tls_key;
 };
 
 struct cfg_web {
 	struct cfg_obj o;
 	struct cfg_str listen;
+	struct cfg_str tls_listen;
+	struct cfg_str tls_cert;
+	struct cfg_str tls_key;
 };
 
 struct moat_config {

@@ -409,6 +409,9 @@ static const struct cfg_section vpn_section = {
 static const struct cfg_field api_fields[] = {
 	F(T, enabled, CK_BOOL),
 	F(T, listen, CK_STR),
+	F(T, tls_listen, CK_STR),
+	F(T, tls_cert, CK_STR),
+	F(T, tls_key, CK_STR),
 	END,
 };
 #undef T
@@ -420,6 +423,9 @@ static const struct cfg_section api_section = {
 #define T struct cfg_web
 static const struct cfg_field web_fields[] = {
 	F(T, listen, CK_STR),
+	F(T, tls_listen, CK_STR),
+	F(T, tls_cert, CK_STR),
+	F(T, tls_key, CK_STR),
 	END,
 };
 #undef T

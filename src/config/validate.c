@@ -986,6 +986,39 @@ static void check_unique(struct vctx *v)
 	}
 }
 
+/* api/web: addresses that parse; HTTPS needs its certificate and key. */
+static void check_listener(struct vctx *v, const char *block,
+			   const struct cfg_str *plain,
+			   const struct cfg_str *tls,
+			   const struct cfg_str *cert,
+			   const struct cfg_str *key)
+{
+	const struct cfg_str *l[2] = { plain, tls };
+
+	for (size_t i = 0; i < 2; i++)
+		if (l[i]->v && !listen_parse(l[i]->v, NULL, NULL))
+			cfg_error(v->c, &l[i]->pos, "%s: \"%s\" is not ADDR:PORT, "
+				  "[IPV6]:PORT or :PORT", block, l[i]->v);
+	if (tls->v && (!cert->v || !key->v))
+		cfg_error(v->c, &tls->pos, "%s: tls_listen needs tls_cert and "
+			  "tls_key (PEM files)", block);
+	if (!tls->v && (cert->v || key->v))
+		cfg_warn(v->c, cert->v ? &cert->pos : &key->pos, "%s: tls_cert "
+			 "and tls_key are used only with tls_listen", block);
+}
+
+static void check_listeners(struct vctx *v)
+{
+	const struct moat_config *cfg = v->c->cfg;
+
+	CFG_EACH(const struct cfg_api, a, cfg->api)
+		check_listener(v, "api", &a->listen, &a->tls_listen,
+			       &a->tls_cert, &a->tls_key);
+	CFG_EACH(const struct cfg_web, w, cfg->web)
+		check_listener(v, "web", &w->listen, &w->tls_listen,
+			       &w->tls_cert, &w->tls_key);
+}
+
 void cfg_validate(struct cfg_ctx *c)
 {
 	struct vctx v = {
@@ -1013,6 +1046,7 @@ void cfg_validate(struct cfg_ctx *c)
 	check_ipsets(&v);
 	check_routing(&v);
 	check_vpn(&v);
+	check_listeners(&v);
 	check_unique(&v);
 	free(v.zones.v);
 	free(v.ifaces.v);

@@ -9,61 +9,25 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "base/file.h"
 #include "base/util.h"
+#include "config/addr.h"
 #include "config/config.h"
 #include "ctl/ctl.h"
-
-/* "ADDR:PORT", "[V6]:PORT" or ":PORT" (every address). */
-static int parse_listen(const char *s, struct sockaddr_storage *ss,
-			socklen_t *len)
-{
-	const char *colon = strrchr(s, ':');
-	char host[64];
-	char *end;
-	long port;
-
-	if (!colon || (size_t)(colon - s) >= sizeof(host))
-		return -1;
-	port = strtol(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end || port < 1 || port > 65535)
-		return -1;
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = '\0';
-	memset(ss, 0, sizeof(*ss));
-	if (host[0] == '[') {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-		size_t n = strlen(host);
-
-		if (n < 2 || host[n - 1] != ']')
-			return -1;
-		host[n - 1] = '\0';
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET6, host + 1, &a->sin6_addr) != 1)
-			return -1;
-		*len = sizeof(*a);
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)ss;
-
-		a->sin_family = AF_INET;
-		a->sin_port = htons((uint16_t)port);
-		if (host[0] && inet_pton(AF_INET, host, &a->sin_addr) != 1)
-			return -1;
-		*len = sizeof(*a);
-	}
-	return 0;
-}
 
 static int open_listener(const char *addr, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
-	socklen_t len;
+	unsigned len;
 	int fd, one = 1;
 
-	if (parse_listen(addr, &ss, &len) < 0) {
+	if (!listen_parse(addr, &ss, &len)) {
 		snprintf(err, errlen, "listen \"%s\": not ADDR:PORT, "
 			 "[ADDR]:PORT or :PORT", addr);
 		return -1;
@@ -81,38 +45,112 @@ static int open_listener(const char *addr, char *err, size_t errlen)
 	return fd;
 }
 
-static void add_listener(struct ctl *c, const char *addr, int fd)
+static void add_listener(struct ctl *c, const char *addr, int fd,
+			 const char *cert, const char *key)
 {
+	struct ctl_listener *l;
+
 	c->listeners = xrealloc(c->listeners, (c->nlisteners + 1) *
 				sizeof(*c->listeners));
-	c->listeners[c->nlisteners].addr = xstrdup(addr);
-	c->listeners[c->nlisteners++].fd = fd;
+	l = &c->listeners[c->nlisteners++];
+	memset(l, 0, sizeof(*l));
+	l->addr = xstrdup(addr);
+	l->fd = fd;
+	if (cert) {
+		l->cert = xstrdup(cert);
+		l->key = xstrdup(key);
+	}
+}
+
+/* api and web both name listeners; one address named twice is one
+ * socket. */
+static int open_one(struct ctl *c, const struct cfg_str *addr,
+		    const struct cfg_str *cert, const struct cfg_str *key,
+		    char *err, size_t errlen)
+{
+	int fd;
+
+	if (!addr->v)
+		return 0;
+	for (size_t i = 0; i < c->nlisteners; i++)
+		if (!strcmp(c->listeners[i].addr, addr->v))
+			return 0;
+	if ((fd = open_listener(addr->v, err, errlen)) < 0)
+		return -1;
+	add_listener(c, addr->v, fd, cert ? cert->v : NULL,
+		     key ? key->v : NULL);
+	return 0;
 }
 
 int ctl_api_open(struct ctl *c, const struct moat_config *cfg, char *err,
 		 size_t errlen)
 {
-	const char *addrs[2] = { NULL, NULL };
 	const struct cfg_api *api = cfg->api.n ? cfg->api.v : NULL;
 	const struct cfg_web *web = cfg->web.n ? cfg->web.v : NULL;
 
 	if (api && api->enabled.set && !api->enabled.v)
 		return 0;
-	if (web && web->listen.v)
-		addrs[0] = web->listen.v;
-	if (api && api->listen.v &&
-	    (!addrs[0] || strcmp(addrs[0], api->listen.v)))
-		addrs[1] = api->listen.v;
-	for (size_t i = 0; i < 2; i++) {
-		int fd;
-
-		if (!addrs[i])
-			continue;
-		if ((fd = open_listener(addrs[i], err, errlen)) < 0)
-			return -1;
-		add_listener(c, addrs[i], fd);
-	}
+	if (web && (open_one(c, &web->listen, NULL, NULL, err, errlen) < 0 ||
+		    open_one(c, &web->tls_listen, &web->tls_cert,
+			     &web->tls_key, err, errlen) < 0))
+		return -1;
+	if (api && (open_one(c, &api->listen, NULL, NULL, err, errlen) < 0 ||
+		    open_one(c, &api->tls_listen, &api->tls_cert,
+			     &api->tls_key, err, errlen) < 0))
+		return -1;
 	return 0;
+}
+
+void ctl_api_adopt_tls(struct ctl *c, const struct moat_config *cfg)
+{
+	const struct cfg_api *api = cfg->api.n ? cfg->api.v : NULL;
+	const struct cfg_web *web = cfg->web.n ? cfg->web.v : NULL;
+
+	for (size_t i = 0; i < c->nlisteners; i++) {
+		struct ctl_listener *l = &c->listeners[i];
+		const struct cfg_str *cert = NULL, *key = NULL;
+
+		if (web && web->tls_listen.v &&
+		    !strcmp(web->tls_listen.v, l->addr)) {
+			cert = &web->tls_cert;
+			key = &web->tls_key;
+		} else if (api && api->tls_listen.v &&
+			   !strcmp(api->tls_listen.v, l->addr)) {
+			cert = &api->tls_cert;
+			key = &api->tls_key;
+		}
+		if (cert && cert->v && key->v) {
+			l->cert = xstrdup(cert->v);
+			l->key = xstrdup(key->v);
+		}
+	}
+}
+
+/* A PEM file as a sealed memfd at offset 0: api reads it before its
+ * sandbox closes the file system to it. -1 with a message. */
+static int pem_fd(const char *path, const char *what)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int fd, r;
+
+	if ((r = file_read(path, 1u << 20, &data, &len)) < 0) {
+		ctl_log("api: %s %s: %s", what, path, strerror(-r));
+		return -1;
+	}
+	fd = memfd_create(what, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0 || file_write_all(fd, data, len) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+		  F_SEAL_WRITE | F_SEAL_SEAL) < 0 ||
+	    lseek(fd, 0, SEEK_SET) < 0) {
+		ctl_log("api: %s: %s", what, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	sodium_memzero(data, len);
+	free(data);
+	return fd;
 }
 
 static void api_restart(uv_timer_t *t);
@@ -161,8 +199,9 @@ static void api_spawn_failed(uv_handle_t *h)
 
 void ctl_api_start(struct ctl *c)
 {
-	char *args[8 + 2 * 64], fdstr[64][12], *root;
-	uv_stdio_container_t io[4 + 64];
+	char *args[8 + 2 * 20], fdstr[20][40], *root;
+	uv_stdio_container_t io[4 + 3 * 20];
+	int pem[40], npem = 0;
 	uv_process_options_t o = { 0 };
 	int sv[2], r;
 	size_t na = 0, nio = 0;
@@ -191,12 +230,36 @@ void ctl_api_start(struct ctl *c)
 						    .data.fd = i };
 	io[nio++] = (uv_stdio_container_t){ .flags = UV_INHERIT_FD,
 					    .data.fd = sv[1] };
-	for (size_t i = 0; i < c->nlisteners && i < 64; i++) {
-		snprintf(fdstr[i], sizeof(fdstr[i]), "%zu", nio);
-		args[na++] = "--listen-fd";
-		args[na++] = fdstr[i];
+	for (size_t i = 0; i < c->nlisteners && i < 20; i++) {
+		const struct ctl_listener *l = &c->listeners[i];
+		int cert = -1, key = -1;
+
+		if (l->cert && ((cert = pem_fd(l->cert, "tls_cert")) < 0 ||
+				(key = pem_fd(l->key, "tls_key")) < 0)) {
+			if (cert >= 0)
+				close(cert);
+			ctl_log("api: listener %s left out", l->addr);
+			continue;
+		}
+		io[nio] = (uv_stdio_container_t){ .flags = UV_INHERIT_FD,
+						  .data.fd = l->fd };
+		if (!l->cert) {
+			snprintf(fdstr[i], sizeof(fdstr[i]), "%zu", nio++);
+			args[na++] = "--listen-fd";
+			args[na++] = fdstr[i];
+			continue;
+		}
+		snprintf(fdstr[i], sizeof(fdstr[i]), "%zu:%zu:%zu", nio,
+			 nio + 1, nio + 2);
+		nio++;
 		io[nio++] = (uv_stdio_container_t){ .flags = UV_INHERIT_FD,
-			.data.fd = c->listeners[i].fd };
+						    .data.fd = cert };
+		io[nio++] = (uv_stdio_container_t){ .flags = UV_INHERIT_FD,
+						    .data.fd = key };
+		pem[npem++] = cert;
+		pem[npem++] = key;
+		args[na++] = "--tls-listen-fd";
+		args[na++] = fdstr[i];
 	}
 	args[na] = NULL;
 	o.file = c->exe;
@@ -207,6 +270,9 @@ void ctl_api_start(struct ctl *c)
 	c->api_proc.data = c;
 	r = uv_spawn(c->loop, &c->api_proc, &o);
 	close(sv[1]);
+	/* api has its copies; the key is nowhere else in ctl */
+	while (npem > 0)
+		close(pem[--npem]);
 	free(root);
 	if (r < 0) {
 		/* uv_spawn set the handle up even so: closed before it is

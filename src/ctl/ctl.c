@@ -904,6 +904,7 @@ int ctl_main(const struct ctl_opts *o)
 			fprintf(stderr, "moat ctl: takeover: %s\n", err);
 			goto out;
 		}
+		ctl_api_adopt_tls(&c, c.cur->cfg);
 	} else {
 		bool absent;
 		int fd = ctl_client_open(&absent, err, sizeof(err));
@@ -1036,8 +1037,11 @@ out:
 	free(c.exe);
 	free(c.state_dir);
 	free(c.run_dir);
-	for (size_t i = 0; i < c.nlisteners; i++)
+	for (size_t i = 0; i < c.nlisteners; i++) {
 		free(c.listeners[i].addr);
+		free(c.listeners[i].cert);
+		free(c.listeners[i].key);
+	}
 	free(c.listeners);
 	uv_loop_close(c.loop);
 	return r;

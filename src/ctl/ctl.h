@@ -46,6 +46,9 @@ struct ctl_conn;
 struct ctl_listener {
 	char *addr;			/* as configured */
 	int fd;
+	/* HTTPS: the PEM files, read by ctl at each start of api (so a
+	 * renewed certificate is served after `moat api` restarts) */
+	char *cert, *key;
 };
 
 struct ctl {
@@ -133,6 +136,9 @@ int ctl_takeover_send(struct ctl *c, int client_fd);
 /* apisup.c */
 int ctl_api_open(struct ctl *c, const struct moat_config *cfg, char *err,
 		 size_t errlen);
+/* After a takeover: which of the sockets received are HTTPS, and with
+ * which files, by the config's tls_listen addresses. */
+void ctl_api_adopt_tls(struct ctl *c, const struct moat_config *cfg);
 void ctl_api_start(struct ctl *c);
 /* true: api is stopping, and the server is closed when it has gone */
 bool ctl_api_stop(struct ctl *c);

@@ -1,7 +1,10 @@
 /* The config schema and its validation: what loads, and every kind of
  * error and warning, at its place. */
 #include <setjmp.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
+#include <sys/socket.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +130,15 @@ static const struct diag_case cases[] = {
 	{ "vpn {\n  wireguard \"wg0\" {\n    peer \"p\" {\n      public_key = \"X/puW7K9PTID5DHSPvYDa901/BkFzlGF3EN2/Rfv4KY=\"\n      endpoint = \"vpn.example.com\"\n    }\n  }\n}\n",
 	  5, 18, "endpoint: \"vpn.example.com\": expected HOST:PORT", false },
 	{ "vpn {}\nvpn {}\n", 2, 1, "block \"vpn\" may appear only once here", false },
+	{ "api {\n  listen = \"0.0.0.0\"\n}\n", 2, 12,
+	  "api: \"0.0.0.0\" is not ADDR:PORT", false },
+	{ "web {\n  listen = \"[::1:80\"\n}\n", 2, 12,
+	  "web: \"[::1:80\" is not ADDR:PORT", false },
+	{ "web {\n  listen = \":0\"\n}\n", 2, 12, "is not ADDR:PORT", false },
+	{ "web {\n  tls_listen = \":8443\"\n  tls_cert = \"c.pem\"\n}\n", 2, 16,
+	  "web: tls_listen needs tls_cert and tls_key", false },
+	{ "api {\n  tls_key = \"k.pem\"\n}\n", 2, 13,
+	  "tls_cert and tls_key are used only with tls_listen", true },
 	{ "a = \"${SECRET}\"\n", 1, 8, "environment variable SECRET is not set", false },
 	{ "schema_version = \"9\"\n", 1, 18, "moat reads schema versions 1.0 and 1.1", true },
 };
@@ -230,6 +242,37 @@ static void test_values(void **state)
 	diag_list_free(&dl);
 }
 
+static void test_listen(void **state)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+	static const char *const bad[] = {
+		"", ":", "80", "1.2.3.4", "1.2.3.4:", "1.2.3.4:0",
+		"1.2.3.4:65536", "1.2.3.4:-1", "1.2.3.4:+80", "1.2.3.4:8 0",
+		"host:80", "[::1]", "[::1:80", "::1:80", "[1.2.3.4]:80",
+		"[]:80", "1.2.3.4.5:80",
+	};
+	unsigned len;
+
+	(void)state;
+	assert_true(listen_parse("127.0.0.1:8080", &ss, &len));
+	assert_int_equal(v4->sin_family, AF_INET);
+	assert_int_equal(ntohs(v4->sin_port), 8080);
+	assert_int_equal(ntohl(v4->sin_addr.s_addr), 0x7f000001);
+	assert_int_equal(len, sizeof(*v4));
+	assert_true(listen_parse(":443", &ss, &len));
+	assert_int_equal(v4->sin_addr.s_addr, 0);
+	assert_true(listen_parse("[::1]:65535", &ss, &len));
+	assert_int_equal(v6->sin6_family, AF_INET6);
+	assert_int_equal(ntohs(v6->sin6_port), 65535);
+	assert_int_equal(v6->sin6_addr.s6_addr[15], 1);
+	assert_int_equal(len, sizeof(*v6));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (listen_parse(bad[i], NULL, NULL))
+			fail_msg("\"%s\" accepted", bad[i]);
+}
+
 static void test_addr(void **state)
 {
 	struct cfg_prefix p;
@@ -261,6 +304,7 @@ int main(void)
 		cmocka_unit_test(test_strict),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_addr),
+		cmocka_unit_test(test_listen),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
