@@ -7,7 +7,7 @@ DEPS_BUILD = gcc meson ninja-build pkg-config libnftables-dev libnftnl-dev \
 	     libjansson-dev libuv1-dev libmicrohttpd-dev libseccomp-dev
 DEPS_TEST  = libcmocka-dev clang python3 bc golang-go golang-github-hashicorp-hcl-v2-dev \
 	     nftables iproute2 python3-pytest socat curl netcat-openbsd iputils-ping \
-	     dnsmasq-base wireguard-go wireguard-tools qrencode zbar-tools \
+	     dnsmasq-base wireguard-go wireguard-tools qrencode zbar-tools openssl \
 	     qemu-system-x86 kmod cpio
 DEPS = $(DEPS_BUILD) $(DEPS_TEST)
 

@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <sodium.h>
 
 #include "api/api.h"
 #include "base/buf.h"
@@ -43,6 +45,8 @@
 #define API_DRAIN_MS 5000
 /* MHD's complaints about clients, at most this many a second. */
 #define API_MHD_LOG_RATE 5
+/* The most a certificate chain or a key may take. */
+#define API_PEM_MAX ((size_t)1 << 20)
 
 /* A request waiting for ctl's answer (on its caller's stack). */
 struct api_call {
@@ -64,6 +68,15 @@ struct api_rpc {
 	bool closed;
 };
 
+/* An HTTPS listener's certificate chain and private key, PEM, each
+ * NUL-terminated (MHD takes C strings). Read before the sandbox, wiped
+ * and freed as soon as MHD has taken them (http_start_all()). */
+struct api_pem {
+	int fd;				/* the listening socket's */
+	char *cert, *key;
+	size_t cert_len, key_len;
+};
+
 struct api {
 	struct api_rpc rpc;
 	struct rpc_reader in;		/* the main thread's alone */
@@ -72,6 +85,8 @@ struct api {
 	int mhd_fd[API_MAX_LISTEN];	/* the listening socket of each */
 	bool quiesced[API_MAX_LISTEN];	/* MHD let go of its socket */
 	size_t n_mhd;
+	struct api_pem pem[API_MAX_LISTEN];	/* one per TLS listener */
+	size_t n_pem;
 	atomic_int inflight;		/* requests begun, not finished */
 	atomic_int fresh;		/* connections with no request yet */
 	atomic_bool draining;		/* stopped accepting; exiting */
@@ -466,9 +481,139 @@ static void MOAT_PRINTF(2, 0) http_log(void *cls, const char *fmt, va_list ap)
 	api_log("mhd: %s", msg);
 }
 
-static struct MHD_Daemon *http_start(struct api *a, int fd)
+/* ---- TLS material ---- */
+
+/* Wipes and frees a buffer that held a certificate or key. */
+static void pem_wipe(char **p, size_t *len)
 {
-	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+	if (*p) {
+		sodium_memzero(*p, *len);
+		free(*p);
+	}
+	*p = NULL;
+	*len = 0;
+}
+
+static void api_pem_free(struct api_pem *pem)
+{
+	pem_wipe(&pem->cert, &pem->cert_len);
+	pem_wipe(&pem->key, &pem->key_len);
+}
+
+/* Moves n bytes to a block of cap, wiping the old one: realloc() would
+ * leave a copy of a key behind in freed memory. */
+static char *pem_grow(char *p, size_t n, size_t cap)
+{
+	char *q = xmalloc(cap);
+
+	memcpy(q, p, n);
+	sodium_memzero(p, n);
+	free(p);
+	return q;
+}
+
+/* Reads fd to its end into *out (NUL-terminated, *len bytes before it).
+ * -1 with errno set when read() fails, -2 when there is more than
+ * API_PEM_MAX. Only read(): ctl's sealed memfd, or any file. */
+static int pem_slurp(int fd, char **out, size_t *len)
+{
+	size_t cap = 16384, n = 0;
+	char *p = xmalloc(cap);
+	ssize_t r;
+
+	for (;;) {
+		if (n + 1 == cap) {
+			/* room for one byte past the limit, and the NUL */
+			size_t next = cap * 2 < API_PEM_MAX + 2 ? cap * 2 :
+				      API_PEM_MAX + 2;
+
+			p = pem_grow(p, n, next);
+			cap = next;
+		}
+		r = read(fd, p + n, cap - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (n > API_PEM_MAX)
+			break;
+	}
+	p[n] = '\0';
+	*out = p;
+	*len = n;
+	if (r < 0)
+		return -1;
+	return n > API_PEM_MAX ? -2 : 0;
+}
+
+/* Reads and checks one of a TLS listener's two PEM fds, then closes it
+ * (*fd becomes -1). what: "certificate" or "key", for the messages;
+ * never the content. */
+static int pem_read(int listen_fd, int *fd, const char *what, char **out,
+		    size_t *len)
+{
+	int r = pem_slurp(*fd, out, len);
+	int e = errno;
+
+	close(*fd);
+	if (r == -1)
+		api_log("tls listener %d: reading the %s (fd %d): %s",
+			listen_fd, what, *fd, strerror(e));
+	else if (r == -2)
+		api_log("tls listener %d: the %s (fd %d) is over %zu bytes",
+			listen_fd, what, *fd, API_PEM_MAX);
+	else if (*len == 0)
+		api_log("tls listener %d: the %s (fd %d) is empty", listen_fd,
+			what, *fd);
+	else if (memchr(*out, '\0', *len))
+		api_log("tls listener %d: the %s (fd %d) holds a NUL byte, "
+			"PEM does not", listen_fd, what, *fd);
+	else if (!strstr(*out, "-----BEGIN"))
+		api_log("tls listener %d: the %s (fd %d) is not PEM (no "
+			"-----BEGIN)", listen_fd, what, *fd);
+	else
+		r = 1;
+	*fd = -1;
+	return r == 1 ? 0 : -1;
+}
+
+/* Reads every TLS listener's certificate and key and closes their fds.
+ * Before the sandbox: a read needs nothing the sandbox takes away, but
+ * an fd that is not what it should be is easier to tell here. */
+static int tls_read_all(struct api *a, struct api_sandbox *sb)
+{
+	for (size_t i = 0; i < sb->n_tls; i++) {
+		struct api_tls_fds *t = &sb->tls[i];
+		struct api_pem *pem = &a->pem[a->n_pem++];
+
+		pem->fd = t->listen_fd;
+		if (pem_read(t->listen_fd, &t->cert_fd, "certificate",
+			     &pem->cert, &pem->cert_len) < 0 ||
+		    pem_read(t->listen_fd, &t->key_fd, "key", &pem->key,
+			     &pem->key_len) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- serving ---- */
+
+/* Starts MHD on fd; with pem, HTTPS. flags are added to the usual ones. */
+static struct MHD_Daemon *http_start(struct api *a, int fd, unsigned int flags,
+				     const struct api_pem *pem)
+{
+	struct MHD_OptionItem tls[] = {
+		{ .option = MHD_OPTION_HTTPS_MEM_CERT,
+		  .ptr_value = pem ? pem->cert : NULL },
+		{ .option = MHD_OPTION_HTTPS_MEM_KEY,
+		  .ptr_value = pem ? pem->key : NULL },
+		{ .option = MHD_OPTION_END },
+	};
+
+	if (pem)
+		flags |= MHD_USE_TLS;
+	return MHD_start_daemon(flags | MHD_USE_INTERNAL_POLLING_THREAD |
 				MHD_USE_EPOLL | MHD_USE_ITC |
 				MHD_USE_ERROR_LOG,
 				0, NULL, NULL, http_request, a,
@@ -484,7 +629,40 @@ static struct MHD_Daemon *http_start(struct api *a, int fd)
 				MHD_OPTION_NOTIFY_COMPLETED, http_done, a,
 				MHD_OPTION_NOTIFY_CONNECTION, http_conn, a,
 				MHD_OPTION_THREAD_STACK_SIZE, API_STACK,
+				MHD_OPTION_ARRAY, pem ? tls : &tls[2],
 				MHD_OPTION_END);
+}
+
+/* Whether MHD takes each certificate and key, before anything is served
+ * and before the sandbox: MHD serves as soon as a daemon starts, so a
+ * pair refused for the second listener would come after the first had
+ * served. A daemon with no socket and no thread parses them as the real
+ * one will (GnuTLS checks that the key is the certificate's), and that
+ * is all it does. */
+static int tls_check_all(struct api *a)
+{
+	if (a->n_pem && !MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+		api_log("tls listener %d: this libmicrohttpd was built without "
+			"TLS", a->pem[0].fd);
+		return -1;
+	}
+	for (size_t i = 0; i < a->n_pem; i++) {
+		struct MHD_Daemon *d = MHD_start_daemon(
+			MHD_USE_TLS | MHD_USE_NO_LISTEN_SOCKET |
+			MHD_USE_ERROR_LOG, 0, NULL, NULL, http_request, a,
+			MHD_OPTION_EXTERNAL_LOGGER, http_log, a,
+			MHD_OPTION_HTTPS_MEM_CERT, a->pem[i].cert,
+			MHD_OPTION_HTTPS_MEM_KEY, a->pem[i].key,
+			MHD_OPTION_END);
+
+		if (!d) {
+			api_log("tls listener %d: the certificate or key was "
+				"refused", a->pem[i].fd);
+			return -1;
+		}
+		MHD_stop_daemon(d);
+	}
+	return 0;
 }
 
 /* "127.0.0.1:8080", "[::1]:443", "unix" for the log. */
@@ -508,24 +686,47 @@ static void sock_name(int fd, char *out, size_t n)
 		snprintf(out, n, "fd %d (family %d)", fd, ss.ss_family);
 }
 
-static int http_start_all(struct api *a, const struct api_sandbox *sb)
+/* The pem of TLS listener fd, NULL for a plain one. */
+static struct api_pem *pem_of(struct api *a, int fd)
 {
+	for (size_t i = 0; i < a->n_pem; i++)
+		if (a->pem[i].fd == fd)
+			return &a->pem[i];
+	return NULL;
+}
+
+static int http_start_one(struct api *a, int fd)
+{
+	struct api_pem *pem = pem_of(a, fd);
 	char name[80];
 
-	for (size_t i = 0; i < sb->n_listen; i++) {
-		int fd = sb->listen_fds[i];
-
-		sock_name(fd, name, sizeof(name));
-		a->mhd[i] = http_start(a, fd);
-		if (!a->mhd[i]) {
-			api_log("cannot serve on %s (libmicrohttpd refused it)",
-				name);
-			return -1;
-		}
-		a->mhd_fd[i] = fd;
-		a->n_mhd = i + 1;
-		api_log("serving HTTP on %s", name);
+	sock_name(fd, name, sizeof(name));
+	a->mhd[a->n_mhd] = http_start(a, fd, 0, pem);
+	/* MHD_start_daemon() handed the PEM to GnuTLS
+	 * (gnutls_certificate_set_x509_key_mem(), which decodes it into the
+	 * daemon's credentials), and MHD keeps our pointers but never reads
+	 * them again: its pool's workers share those credentials rather
+	 * than parse anew. So the key goes now, whatever the outcome; not
+	 * before, since MHD reads it during the call. */
+	if (pem)
+		api_pem_free(pem);
+	if (!a->mhd[a->n_mhd]) {
+		api_log("cannot serve on %s (libmicrohttpd refused it)", name);
+		return -1;
 	}
+	a->mhd_fd[a->n_mhd++] = fd;
+	api_log("serving %s on %s", pem ? "HTTPS" : "HTTP", name);
+	return 0;
+}
+
+static int http_start_all(struct api *a, const struct api_sandbox *sb)
+{
+	for (size_t i = 0; i < sb->n_listen; i++)
+		if (http_start_one(a, sb->listen_fds[i]) < 0)
+			return -1;
+	for (size_t i = 0; i < sb->n_tls; i++)
+		if (http_start_one(a, sb->tls[i].listen_fd) < 0)
+			return -1;
 	return 0;
 }
 
@@ -710,6 +911,8 @@ static void api_free(struct api *a)
 		close(a->rpc.wake_fd);
 	if (a->sig_fd >= 0)
 		close(a->sig_fd);
+	for (size_t i = 0; i < a->n_pem; i++)
+		api_pem_free(&a->pem[i]);
 }
 
 int api_main(struct api_sandbox *sb)
@@ -725,7 +928,8 @@ int api_main(struct api_sandbox *sb)
 	/* glibc loads /etc/localtime on the first gmtime_r (MHD's Date
 	 * header) too; load it now, while there is one */
 	tzset();
-	if (api_init(&a, sb->rpc_fd) < 0)
+	if (api_init(&a, sb->rpc_fd) < 0 || tls_read_all(&a, sb) < 0 ||
+	    tls_check_all(&a) < 0)
 		goto out;
 	if (api_sandbox_enter(sb) < 0 || http_start_all(&a, sb) < 0)
 		goto out;

@@ -59,19 +59,53 @@ static int set_fd_flags(int fd)
 	return 0;
 }
 
-static int check_listen_fd(int fd)
+/* opt: the option that named fd, for the message. */
+static int check_listen_fd(const char *opt, int fd)
 {
 	int type, on;
 
 	if (sock_opt(fd, SO_TYPE, &type) < 0)
-		return sb_fail("--listen-fd %d is not a socket", fd);
+		return sb_fail("%s %d is not a socket", opt, fd);
 	if (type != SOCK_STREAM)
-		return sb_refuse("--listen-fd %d is not a stream socket", fd);
+		return sb_refuse("%s %d is not a stream socket", opt, fd);
 	if (sock_opt(fd, SO_ACCEPTCONN, &on) < 0)
 		return sb_fail("getsockopt(fd %d, SO_ACCEPTCONN)", fd);
 	if (!on)
-		return sb_refuse("--listen-fd %d is not listening", fd);
+		return sb_refuse("%s %d is not listening", opt, fd);
 	return set_fd_flags(fd);
+}
+
+/* A certificate or key: something api can read from start to end (ctl
+ * passes a sealed memfd), never a socket. It stays blocking: it is read
+ * once, before the sandbox. */
+static int check_pem_fd(const struct api_tls_fds *t, int fd, const char *what)
+{
+	struct stat st;
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fstat(fd, &st) < 0)
+		return sb_fail("--tls-listen-fd %d: the %s, fd %d", t->listen_fd,
+			       what, fd);
+	if (S_ISSOCK(st.st_mode) || S_ISDIR(st.st_mode))
+		return sb_refuse("--tls-listen-fd %d: the %s, fd %d, is a %s, "
+				 "not a file", t->listen_fd, what, fd,
+				 S_ISSOCK(st.st_mode) ? "socket" :
+				 "directory");
+	if ((fl & O_ACCMODE) == O_WRONLY)
+		return sb_refuse("--tls-listen-fd %d: the %s, fd %d, is not "
+				 "open for reading", t->listen_fd, what, fd);
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return sb_fail("fcntl(fd %d)", fd);
+	return 0;
+}
+
+static int check_tls_fds(const struct api_tls_fds *t)
+{
+	if (check_listen_fd("--tls-listen-fd", t->listen_fd) < 0 ||
+	    check_pem_fd(t, t->cert_fd, "certificate") < 0 ||
+	    check_pem_fd(t, t->key_fd, "key") < 0)
+		return -1;
+	return 0;
 }
 
 static int check_rpc_fd(int fd)
@@ -94,16 +128,24 @@ static int cmp_int(const void *a, const void *b)
 }
 
 /* Closes every fd above 2 that is not one of sb's: whatever else the
- * parent leaked would otherwise outlive the sandbox. */
+ * parent leaked would otherwise outlive the sandbox. The certificates
+ * and keys are kept until api has read them. */
 static int close_others(const struct api_sandbox *sb)
 {
-	int keep[API_MAX_LISTEN + 1];
+	int keep[1 + 3 * API_MAX_LISTEN];
 	size_t n = 0;
 	unsigned int from = 3;
 
 	keep[n++] = sb->rpc_fd;
 	for (size_t i = 0; i < sb->n_listen; i++)
 		keep[n++] = sb->listen_fds[i];
+	for (size_t i = 0; i < sb->n_tls; i++) {
+		keep[n++] = sb->tls[i].listen_fd;
+		if (sb->tls[i].cert_fd >= 0)
+			keep[n++] = sb->tls[i].cert_fd;
+		if (sb->tls[i].key_fd >= 0)
+			keep[n++] = sb->tls[i].key_fd;
+	}
 	qsort(keep, n, sizeof(keep[0]), cmp_int);
 	for (size_t i = 0; i <= n; i++) {
 		unsigned int to = i < n ? (unsigned int)keep[i] : ~0u;
@@ -121,7 +163,10 @@ int api_sb_check_fds(const struct api_sandbox *sb)
 	if (check_rpc_fd(sb->rpc_fd) < 0)
 		return -1;
 	for (size_t i = 0; i < sb->n_listen; i++)
-		if (check_listen_fd(sb->listen_fds[i]) < 0)
+		if (check_listen_fd("--listen-fd", sb->listen_fds[i]) < 0)
+			return -1;
+	for (size_t i = 0; i < sb->n_tls; i++)
+		if (check_tls_fds(&sb->tls[i]) < 0)
 			return -1;
 	return close_others(sb);
 }
@@ -369,6 +414,10 @@ static int sb_allow_args(scmp_filter_ctx ctx, const struct api_sandbox *sb)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
 				     SCMP_SYS(shutdown), 1,
 				     ARG_EQ(0, (uint64_t)sb->listen_fds[i]));
+	for (size_t i = 0; i < sb->n_tls && !r; i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+				     SCMP_SYS(shutdown), 1,
+				     ARG_EQ(0, (uint64_t)sb->tls[i].listen_fd));
 	if (!r)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(shutdown),
 				     1, ARG(0, SCMP_CMP_GE, 0, 0));

@@ -9,20 +9,30 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* Listening sockets, plain and TLS together. */
 #define API_MAX_LISTEN 64
+
+/* An HTTPS listener as ctl passes it (--tls-listen-fd N:C:K). */
+struct api_tls_fds {
+	int listen_fd;			/* a listening stream socket */
+	int cert_fd;			/* the PEM certificate chain and */
+	int key_fd;			/* private key; -1 once read, closed */
+};
 
 struct api_sandbox {
 	int rpc_fd;			/* AF_UNIX stream socket to ctl */
-	int listen_fds[API_MAX_LISTEN];	/* listening stream sockets */
+	int listen_fds[API_MAX_LISTEN];	/* listening sockets, plain HTTP */
 	size_t n_listen;
+	struct api_tls_fds tls[API_MAX_LISTEN];	/* HTTPS */
+	size_t n_tls;			/* n_listen + n_tls <= API_MAX_LISTEN */
 	const char *user;		/* who to become (not root) */
 	const char *root;		/* the empty directory to chroot to */
 	uid_t uid;			/* user's, from api_sb_lookup_user() */
 	gid_t gid;
 };
 
-/* Checks what the fds are, makes them non-blocking and close-on-exec, and
- * closes every other fd above 2. */
+/* Checks what the fds are, makes the sockets non-blocking, all of them
+ * close-on-exec, and closes every other fd above 2. */
 int api_sb_check_fds(const struct api_sandbox *sb);
 /* Resolves sb->user to sb->uid, sb->gid (before the chroot hides
  * /etc/passwd). */

@@ -3,10 +3,27 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "api/api.h"
 #include "cli/cli.h"
+
+/* Whether fd is one sb already has. */
+static bool fd_taken(const struct api_sandbox *sb, long fd)
+{
+	if (sb->rpc_fd == fd)
+		return true;
+	for (size_t i = 0; i < sb->n_listen; i++)
+		if (sb->listen_fds[i] == fd)
+			return true;
+	for (size_t i = 0; i < sb->n_tls; i++)
+		if (sb->tls[i].listen_fd == fd || sb->tls[i].cert_fd == fd ||
+		    sb->tls[i].key_fd == fd)
+			return true;
+	return false;
+}
 
 /* An fd number ctl passed: 3 or more (0-2 are stdio), not seen before. */
 static int parse_fd(const char *s, const struct api_sandbox *sb, int *fd)
@@ -19,13 +36,37 @@ static int parse_fd(const char *s, const struct api_sandbox *sb, int *fd)
 	if (errno || end == s || *end || v < 3 || v > INT_MAX)
 		return cli_usage_error(&cli_cmd_api, "bad fd '%s' (a number, "
 				       "3 or more)", s);
-	for (size_t i = 0; i < sb->n_listen; i++)
-		if (sb->listen_fds[i] == v)
-			return cli_usage_error(&cli_cmd_api, "fd %ld given "
-					       "twice", v);
-	if (sb->rpc_fd == v)
+	if (fd_taken(sb, v))
 		return cli_usage_error(&cli_cmd_api, "fd %ld given twice", v);
 	*fd = (int)v;
+	return 0;
+}
+
+/* --tls-listen-fd N:C:K: the socket, the certificate's fd, the key's. */
+static int parse_tls(const char *arg, struct api_sandbox *sb)
+{
+	struct api_tls_fds *t = &sb->tls[sb->n_tls];
+	char s[64], *c, *k;
+	int r;
+
+	if (strlen(arg) >= sizeof(s) || !(c = strchr(arg, ':')) ||
+	    !(k = strchr(c + 1, ':')) || strchr(k + 1, ':'))
+		return cli_usage_error(&cli_cmd_api, "--tls-listen-fd takes "
+				       "N:C:K (socket, certificate and key "
+				       "fds), not '%s'", arg);
+	memcpy(s, arg, strlen(arg) + 1);
+	c = s + (c - arg);
+	k = s + (k - arg);
+	*c++ = '\0';
+	*k++ = '\0';
+	*t = (struct api_tls_fds){ .listen_fd = -1, .cert_fd = -1,
+				   .key_fd = -1 };
+	/* counted now, so that fd_taken() sees N when it checks C (N:N:K) */
+	sb->n_tls++;
+	if ((r = parse_fd(s, sb, &t->listen_fd)) ||
+	    (r = parse_fd(c, sb, &t->cert_fd)) ||
+	    (r = parse_fd(k, sb, &t->key_fd)))
+		return r;
 	return 0;
 }
 
@@ -34,6 +75,7 @@ static int api_opts(int argc, char **argv, struct api_sandbox *sb)
 	static const struct option opts[] = {
 		{ "rpc-fd", required_argument, NULL, 'r' },
 		{ "listen-fd", required_argument, NULL, 'l' },
+		{ "tls-listen-fd", required_argument, NULL, 't' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "root", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
@@ -43,19 +85,24 @@ static int api_opts(int argc, char **argv, struct api_sandbox *sb)
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if ((c == 'l' || c == 't') &&
+		    sb->n_listen + sb->n_tls == API_MAX_LISTEN)
+			return cli_usage_error(&cli_cmd_api, "more than %d "
+					       "--listen-fd and --tls-listen-fd",
+					       API_MAX_LISTEN);
 		switch (c) {
 		case 'r':
 		case 'l':
-			if (c == 'l' && sb->n_listen == API_MAX_LISTEN)
-				return cli_usage_error(&cli_cmd_api, "more "
-						       "than %d --listen-fd",
-						       API_MAX_LISTEN);
 			if ((r = parse_fd(optarg, sb, &fd)))
 				return r;
 			if (c == 'r')
 				sb->rpc_fd = fd;
 			else
 				sb->listen_fds[sb->n_listen++] = fd;
+			break;
+		case 't':
+			if ((r = parse_tls(optarg, sb)))
+				return r;
 			break;
 		case 'u': sb->user = optarg; break;
 		case 'R': sb->root = optarg; break;
@@ -68,9 +115,10 @@ static int api_opts(int argc, char **argv, struct api_sandbox *sb)
 	if (optind != argc)
 		return cli_usage_error(&cli_cmd_api, "unexpected argument "
 				       "'%s'", argv[optind]);
-	if (sb->rpc_fd < 0 || !sb->n_listen)
+	if (sb->rpc_fd < 0 || !(sb->n_listen + sb->n_tls))
 		return cli_usage_error(&cli_cmd_api, "needs --rpc-fd and at "
-				       "least one --listen-fd");
+				       "least one --listen-fd or "
+				       "--tls-listen-fd");
 	return 0;
 }
 
@@ -90,15 +138,25 @@ const struct cli_cmd cli_cmd_api = {
 	.name = "api",
 	.summary = "the sandboxed HTTP API process (started by moat ctl)",
 	.help =
-	"usage: moat api --rpc-fd FD --listen-fd FD [--listen-fd FD...]\n"
-	"                [--user NAME] [--root DIR]\n\n"
+	"usage: moat api --rpc-fd FD [--listen-fd FD...]\n"
+	"                [--tls-listen-fd N:C:K...] [--user NAME] [--root DIR]\n"
+	"\n"
 	"The HTTP side of moat's control plane. moat ctl starts it, not you:\n"
 	"ctl opens the listening sockets and a socketpair, then runs\n"
 	"`moat api` with them inherited, answers its RPCs, and restarts it\n"
 	"when it exits. Run by hand it needs those sockets already open.\n\n"
 	"  --rpc-fd FD     the AF_UNIX stream socket to ctl (RPC: a 4-byte\n"
 	"                  big-endian length, then one JSON object)\n"
-	"  --listen-fd FD  a listening TCP socket to serve HTTP on; up to 64\n"
+	"  --listen-fd FD  a listening TCP socket to serve HTTP on\n"
+	"  --tls-listen-fd N:C:K\n"
+	"                  a listening TCP socket N to serve HTTPS on, with\n"
+	"                  its PEM certificate chain read from fd C and its\n"
+	"                  PEM private key from fd K (up to 1 MiB each; both\n"
+	"                  read to the end and closed before the sandbox,\n"
+	"                  the key wiped from api's memory once TLS has\n"
+	"                  taken it). Each socket has C and K fds of its own.\n"
+	"                  At least one of the two; up to 64 sockets in all.\n"
+	"                  Every fd is 3 or more and given once.\n"
 	"  --user NAME     who to run as (default " API_DEFAULT_USER "; never "
 	"root)\n"
 	"  --root DIR      an empty directory, root's and writable only by\n"
@@ -121,7 +179,8 @@ const struct cli_cmd cli_cmd_api = {
 	"finishes what is under way (up to 5 s) and exits. The listening\n"
 	"sockets stay open in ctl, so new connections wait for the next api.\n"
 	"Logs go to stderr, one line per event.\n\n"
-	"Exit status: 0 SIGTERM or ctl gone, 1 a bad fd, the sandbox or\n"
-	"serving failed, or ctl broke the protocol, 2 usage error.\n",
+	"Exit status: 0 SIGTERM or ctl gone, 1 a bad fd, certificate or\n"
+	"key, the sandbox or serving failed, or ctl broke the protocol,\n"
+	"2 usage error.\n",
 	.run = api_run,
 };

@@ -263,6 +263,31 @@ static int m_wg_changed(struct ctl *c, struct ctl_conn *k, json_t *p,
 	return 0;
 }
 
+/* wireguard-go was restarted by its supervisor: the device is back
+ * empty, and the running plan goes to it again. */
+static int m_wg_sync(struct ctl *c, struct ctl_conn *k, json_t *p,
+		     json_t **res)
+{
+	const char *dev = NULL;
+	char detail[96], e[512];
+	int r;
+
+	if (json_unpack(p, "{s?s!}", "device", &dev) < 0) {
+		*res = json_pack("{ss}", "error", "params: {\"device\": name}");
+		return -2;
+	}
+	r = ctl_wg_resync(c, e, sizeof(e));
+	snprintf(detail, sizeof(detail), "%.16s: its process was restarted",
+		 dev ? dev : "all devices");
+	ctl_audit(c, &k->who, "wg.sync", detail, r ? e : "ok");
+	if (r) {
+		*res = json_pack("{ss}", "error", e);
+		return -1;
+	}
+	*res = json_pack("{sb}", "ok", 1);
+	return 0;
+}
+
 static int m_subscribe(struct ctl *c, struct ctl_conn *k, json_t *p,
 		       json_t **res)
 {
@@ -314,6 +339,7 @@ static const struct method {
 	{ "reload", ROLE_OPERATOR, true, m_reload },
 	{ "confirm", ROLE_OPERATOR, true, m_confirm },
 	{ "wg.peers.changed", ROLE_OPERATOR, true, m_wg_changed },
+	{ "wg.sync", ROLE_OPERATOR, false, m_wg_sync },
 	{ "rollback", ROLE_ADMIN, true, m_rollback },
 	{ "audit", ROLE_ADMIN, true, m_audit },
 	{ "audit.verify", ROLE_ADMIN, true, m_audit_verify },

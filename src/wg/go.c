@@ -21,6 +21,7 @@
 
 #include "base/file.h"
 #include "base/util.h"
+#include "ctl/client.h"
 #include "wg/go.h"
 #include "wg/uapi.h"
 
@@ -93,6 +94,25 @@ static void nap(int s)
 		;
 }
 
+/* Asks a running ctl to apply its WireGuard plan again; false when no
+ * ctl answers. */
+static bool ctl_sync(const char *name)
+{
+	char err[256];
+	bool absent;
+	json_t *res = NULL;
+	int fd = ctl_client_open(&absent, err, sizeof(err)), r;
+
+	if (fd < 0)
+		return false;
+	r = ctl_client_call(fd, "wg.sync", json_pack("{ss}", "device", name),
+			    &res, err, sizeof(err));
+	close(fd);
+	json_decref(res);
+	say(name, "ctl re-applied the device: %s", r ? err : "done");
+	return true;
+}
+
 static void reapply(const char *name, const char *config)
 {
 	char self[PATH_MAX];
@@ -101,6 +121,10 @@ static void reapply(const char *name, const char *config)
 	pid_t pid;
 	int st;
 
+	/* with ctl running, ctl holds the plan: it puts the device right
+	 * (an apply of an unchanged file would find nothing changed) */
+	if (ctl_sync(name))
+		return;
 	if (!*config) {
 		say(name, "%s", "the last apply read stdin: nothing to re-apply");
 		return;

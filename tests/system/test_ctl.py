@@ -452,3 +452,68 @@ def test_sigusr2_hands_over_to_a_new_ctl(ctl):
     poll(lambda: api_health(ctl.gw) == "200", 10, what="api /health")
     os.kill(new, signal.SIGTERM)
     poll(lambda: not os.path.exists(f"/proc/{new}"), 20, what="it stopping")
+
+
+def test_https_listener_from_the_config(ctl, tmp_path):
+    """ctl reads tls_cert and tls_key (api, chrooted as nobody, cannot)
+    and api serves HTTPS with them; curl checks the certificate."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+                    "-subj", "/CN=moat-test", "-addext",
+                    "subjectAltName=IP:127.0.0.1", "-keyout", str(key),
+                    "-out", str(cert)], check=True, capture_output=True)
+    os.chmod(key, 0o600)
+    ctl.write(BASE + f'web {{\n  listen = "127.0.0.1:{API_PORT}"\n'
+              f'  tls_listen = "127.0.0.1:{API_PORT + 1}"\n'
+              f'  tls_cert = "{cert}"\n  tls_key = "{key}"\n}}\n')
+    ctl.start()
+
+    def https():
+        return ctl.gw.run("curl", "-s", "-o", "/dev/null", "-w",
+                          "%{http_code}", "--max-time", "5", "--cacert",
+                          cert, f"https://127.0.0.1:{API_PORT + 1}/health",
+                          check=False).stdout.strip()
+    poll(lambda: https() == "200", 10, what="HTTPS /health")
+    assert api_health(ctl.gw) == "200"
+    # neither process keeps the key open: api read it before its sandbox,
+    # ctl closed its copy once api had it
+    for pid in (ctl.status()["api"]["pid"], ctl.proc.pid):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except FileNotFoundError:
+                continue
+            assert "key.pem" not in target, (pid, target)
+            assert "tls_key" not in target, (pid, target)
+
+
+def test_wireguard_go_restarted_under_ctl_gets_its_peers(ctl):
+    """The supervisor restarts a killed wireguard-go; with ctl running it
+    is ctl that puts the peers back (the file did not change, so an apply
+    of it would find nothing to do)."""
+    dev = f"mk{os.getpid() % 100000}"
+    pub = ctl.gw.run(ctl.moat, "wg", "pubkey", input=ctl.gw.run(
+        ctl.moat, "wg", "genkey").stdout).stdout.strip()
+    ctl.write(BASE + f'vpn {{\n  wireguard "vpn0" {{\n'
+              f'    interface   = "{dev}"\n    listen_port = 51998\n'
+              f'    address     = ["10.79.0.1/24"]\n'
+              f'    peer "laptop" {{\n      public_key  = "{pub}"\n'
+              f'      allowed_ips = ["10.79.0.2/32"]\n    }}\n  }}\n}}\n')
+    ctl.start()
+    peers = lambda: ctl.gw.run("wg", "show", dev, "peers",
+                               check=False).stdout.split()
+    assert peers() == [pub]
+    def comm(pid):
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                return f.read().strip()
+        except FileNotFoundError:
+            return ""
+    pids = subprocess.run(["ip", "netns", "pids", ctl.gw.name],
+                          capture_output=True, text=True).stdout.split()
+    go = [p for p in pids if comm(p) == "wireguard-go"]
+    assert len(go) == 1
+    os.kill(int(go[0]), signal.SIGKILL)
+    poll(lambda: peers() == [pub], 20, what="the peer back on the device")
+    assert "wg.sync" in ctl.audit()
