@@ -599,8 +599,8 @@ static int tls_read_all(struct api *a, struct api_sandbox *sb)
 
 /* ---- serving ---- */
 
-/* Starts MHD on fd; with pem, HTTPS. flags are added to the usual ones. */
-static struct MHD_Daemon *http_start(struct api *a, int fd, unsigned int flags,
+/* Starts MHD on fd: HTTPS with pem, else HTTP. */
+static struct MHD_Daemon *http_start(struct api *a, int fd,
 				     const struct api_pem *pem)
 {
 	struct MHD_OptionItem tls[] = {
@@ -610,10 +610,11 @@ static struct MHD_Daemon *http_start(struct api *a, int fd, unsigned int flags,
 		  .ptr_value = pem ? pem->key : NULL },
 		{ .option = MHD_OPTION_END },
 	};
+	/* plain HTTP: only the END */
+	struct MHD_OptionItem *extra = pem ? tls : &tls[ARRAY_SIZE(tls) - 1];
 
-	if (pem)
-		flags |= MHD_USE_TLS;
-	return MHD_start_daemon(flags | MHD_USE_INTERNAL_POLLING_THREAD |
+	return MHD_start_daemon((pem ? MHD_USE_TLS : 0) |
+				MHD_USE_INTERNAL_POLLING_THREAD |
 				MHD_USE_EPOLL | MHD_USE_ITC |
 				MHD_USE_ERROR_LOG,
 				0, NULL, NULL, http_request, a,
@@ -629,7 +630,7 @@ static struct MHD_Daemon *http_start(struct api *a, int fd, unsigned int flags,
 				MHD_OPTION_NOTIFY_COMPLETED, http_done, a,
 				MHD_OPTION_NOTIFY_CONNECTION, http_conn, a,
 				MHD_OPTION_THREAD_STACK_SIZE, API_STACK,
-				MHD_OPTION_ARRAY, pem ? tls : &tls[2],
+				MHD_OPTION_ARRAY, extra,
 				MHD_OPTION_END);
 }
 
@@ -638,7 +639,8 @@ static struct MHD_Daemon *http_start(struct api *a, int fd, unsigned int flags,
  * pair refused for the second listener would come after the first had
  * served. A daemon with no socket and no thread parses them as the real
  * one will (GnuTLS checks that the key is the certificate's), and that
- * is all it does. */
+ * is all it does. The PEM stays for the real start, after the sandbox
+ * (threads cannot start before seccomp), and goes right after it. */
 static int tls_check_all(struct api *a)
 {
 	if (a->n_pem && !MHD_is_feature_supported(MHD_FEATURE_TLS)) {
@@ -701,13 +703,15 @@ static int http_start_one(struct api *a, int fd)
 	char name[80];
 
 	sock_name(fd, name, sizeof(name));
-	a->mhd[a->n_mhd] = http_start(a, fd, 0, pem);
-	/* MHD_start_daemon() handed the PEM to GnuTLS
-	 * (gnutls_certificate_set_x509_key_mem(), which decodes it into the
-	 * daemon's credentials), and MHD keeps our pointers but never reads
-	 * them again: its pool's workers share those credentials rather
-	 * than parse anew. So the key goes now, whatever the outcome; not
-	 * before, since MHD reads it during the call. */
+	a->mhd[a->n_mhd] = http_start(a, fd, pem);
+	/* The earliest the PEM may go. MHD (0.9.75) keeps our pointers, not
+	 * copies, and reads them in one place only, while
+	 * MHD_start_daemon() runs: MHD_TLS_init() hands them to GnuTLS's
+	 * gnutls_certificate_set_x509_key_mem(), which decodes them into
+	 * the daemon's credentials. The pool's workers share those
+	 * credentials rather than parse again, and handshakes use them
+	 * alone. So it goes now, whatever the outcome (test_tls_key_wiped
+	 * looks for it in api's memory). */
 	if (pem)
 		api_pem_free(pem);
 	if (!a->mhd[a->n_mhd]) {
@@ -928,6 +932,11 @@ int api_main(struct api_sandbox *sb)
 	/* glibc loads /etc/localtime on the first gmtime_r (MHD's Date
 	 * header) too; load it now, while there is one */
 	tzset();
+	/* GnuTLS read its config (/etc/gnutls/config) and set up its random
+	 * numbers before main: libmicrohttpd's constructor calls
+	 * gnutls_global_init(). tls_check_all() makes the first credentials
+	 * before the chroot too; handshakes then need only getrandom and
+	 * the sockets. */
 	if (api_init(&a, sb->rpc_fd) < 0 || tls_read_all(&a, sb) < 0 ||
 	    tls_check_all(&a) < 0)
 		goto out;

@@ -1,8 +1,10 @@
 /* moat api: the unprivileged HTTP process of the control plane. moat ctl
  * opens the listening sockets and a socketpair, then fork+execs
- * `moat api --rpc-fd 3 --listen-fd 4 ...`. api checks the fds, builds its
- * sandbox (sandbox.h), and serves HTTP; whatever needs state is an RPC to
- * ctl. It exits 0 when ctl closes the socketpair or on SIGTERM. */
+ * `moat api --rpc-fd 3 --listen-fd 4 --tls-listen-fd 5:6:7 ...`. api
+ * checks the fds, reads the HTTPS certificates and keys (and closes their
+ * fds), builds its sandbox (sandbox.h), and serves HTTP and HTTPS;
+ * whatever needs state is an RPC to ctl. It exits 0 when ctl closes the
+ * socketpair or on SIGTERM. */
 #ifndef MOAT_API_API_H
 #define MOAT_API_API_H
 

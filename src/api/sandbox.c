@@ -339,7 +339,12 @@ static const int sb_allow[] = {
 	SCMP_SYS(getsockname), SCMP_SYS(getpeername),
 	/* time: the vDSO answers most; these are its fallbacks */
 	SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
-	SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(getrandom),
+	SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep),
+	/* randomness, for GnuTLS's handshakes too. TLS needs nothing more:
+	 * GnuTLS reads and writes records with recvfrom and sendmsg
+	 * (above); its config and random-number setup happen at load,
+	 * before main (see api_main()) */
+	SCMP_SYS(getrandom),
 #ifdef __SANITIZE_ADDRESS__
 	/* ASan gives each thread a signal stack for its reports */
 	SCMP_SYS(sigaltstack),
@@ -369,6 +374,13 @@ static const struct {
 	 * glibc's pthread_create fall back to clone, whose flags are checked
 	 * below */
 	{ SCMP_SYS(clone3), ENOSYS },
+	/* glibc's malloc, the first time it gives back part of a thread's
+	 * heap, reads /proc/sys/vm/overcommit_memory to choose how; when
+	 * that cannot be opened it uses madvise (allowed). A TLS connection
+	 * takes tens of kB from its worker's heap, so closing one gets
+	 * there: killing would let any client stop api. Nothing else in
+	 * api opens a file (and there are none in the chroot). */
+	{ SCMP_SYS(openat), EACCES },
 };
 
 /* The calls allowed only with some arguments. */

@@ -262,6 +262,18 @@ void ctl_api_start(struct ctl *c)
 		args[na++] = fdstr[i];
 	}
 	args[na] = NULL;
+	if (na == 6) {
+		/* every listener left out (its files unreadable): try again
+		 * later rather than start an api with nothing to serve */
+		close(sv[0]);
+		close(sv[1]);
+		free(root);
+		uv_timer_start(&c->api_timer, api_restart, c->api_backoff_ms,
+			       0);
+		c->api_backoff_ms = c->api_backoff_ms * 2 > 5000 ? 5000 :
+				    c->api_backoff_ms * 2;
+		return;
+	}
 	o.file = c->exe;
 	o.args = args;
 	o.stdio = io;

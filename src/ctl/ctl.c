@@ -798,10 +798,14 @@ static int takeover_receive(struct ctl *c, char *err, size_t errlen)
 	for (size_t i = 1; i < n; i++) {
 		const char *a = json_string_value(json_array_get(addrs, i - 1));
 
+		struct ctl_listener *l;
+
 		c->listeners = xrealloc(c->listeners, (c->nlisteners + 1) *
 					sizeof(*c->listeners));
-		c->listeners[c->nlisteners].addr = xstrdup(a ? a : "?");
-		c->listeners[c->nlisteners++].fd = fds[i];
+		l = &c->listeners[c->nlisteners++];
+		memset(l, 0, sizeof(*l));
+		l->addr = xstrdup(a ? a : "?");
+		l->fd = fds[i];
 	}
 	json_decref(msg);
 	ctl_log("takeover: received ctl.sock and %zu listener%s", n - 1,
