@@ -62,6 +62,39 @@ static const char *const migrations[] = {
 	" SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
 	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN"
 	" SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+	/* 3: the REST API's credentials (auth.c). Secrets are stored only
+	 * hashed: passwords with argon2id, session and API tokens with
+	 * SHA-256 (hex). Times are unix milliseconds. */
+	"CREATE TABLE users ("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT UNIQUE NOT NULL,"
+	" pw_hash TEXT NOT NULL,"		/* crypto_pwhash_str, argon2id */
+	" role TEXT NOT NULL CHECK (role IN ('admin', 'operator',"
+	" 'viewer')),"
+	" created_at INTEGER NOT NULL,"
+	" pw_changed_at INTEGER NOT NULL);"
+	"CREATE TABLE sessions ("
+	" token_hash TEXT PRIMARY KEY,"
+	" user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	" csrf TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" seen_at INTEGER NOT NULL,"
+	" source TEXT NOT NULL);"
+	"CREATE INDEX sessions_user ON sessions (user_id);"
+	"CREATE TABLE api_tokens ("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL,"
+	" token_hash TEXT UNIQUE NOT NULL,"
+	" role TEXT NOT NULL CHECK (role IN ('admin', 'operator',"
+	" 'viewer')),"
+	" created_at INTEGER NOT NULL,"
+	" created_by TEXT NOT NULL,"
+	" revoked_at INTEGER,"			/* NULL: valid */
+	" last_used_at INTEGER);"
+	"CREATE TABLE login_failures ("
+	" key TEXT PRIMARY KEY,"		/* "user:NAME", "src:ADDR" */
+	" count INTEGER NOT NULL,"
+	" last_at INTEGER NOT NULL)",
 };
 
 static int fail(struct store *s, char *err, size_t errlen, const char *what)
