@@ -307,7 +307,10 @@ const struct cli_cmd cli_cmd_apply = {
 	"  -n, --dry-run      list the network changes and let the kernel\n"
 	"                     check the ruleset; change nothing\n"
 	"  -f, --force        load the firewall even when the hash says it\n"
-	"                     is unchanged\n\n"
+	"                     is unchanged\n"
+	"      --confirm-within SECONDS\n"
+	"                     through ctl: roll back unless `moat confirm`\n"
+	"                     comes within SECONDS (1 to 86400)\n\n"
 	"Exit status: 0 applied or unchanged, 1 the config has errors or the\n"
 	"kernel refused it (nothing changed), 2 usage error.\n",
 	.run = apply_run,
@@ -558,6 +561,9 @@ const struct cli_cmd cli_cmd_status = {
 	"state, MTU, bytes received and sent, addresses), moat's routes and\n"
 	"rules, the last apply and error (STATE_DIR/net.state), and whether\n"
 	"the kernel differs from the config.\n\n"
+	"ctl: when `moat ctl` runs, its pid, the revision it runs, a change\n"
+	"awaiting confirmation, the integrity monitor's restores, and the api\n"
+	"process (\"ctl\" in --json; null without ctl).\n\n"
 	"Overall \"ok\", or \"degraded\" with the problems: table missing or\n"
 	"not moat's, another config installed, the table or the network\n"
 	"changed outside moat, the last apply failed, the config does not\n"
