@@ -106,13 +106,13 @@ static void test_migrate_fresh_and_reopen(void **state)
 {
 	struct fix *f = *state;
 
-	assert_int_equal(raw_int(f, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(f, "PRAGMA user_version"), 3);
 	assert_int_equal(raw_int(f, "SELECT count(*) FROM sqlite_master "
 				 "WHERE name IN ('wg_peers', 'revisions', "
 				 "'audit', 'audit_no_update', "
 				 "'audit_no_delete')"), 5);
 	reopen(f);
-	assert_int_equal(raw_int(f, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(f, "PRAGMA user_version"), 3);
 }
 
 /* An empty file (what store_open's own open() leaves after a crash). */
@@ -128,7 +128,7 @@ static void test_migrate_empty_file(void **state)
 	assert_non_null(fp);
 	fclose(fp);
 	reopen(f);
-	assert_int_equal(raw_int(f, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(f, "PRAGMA user_version"), 3);
 }
 
 /* A store of the first schema moves forward and keeps its peers. */
@@ -138,10 +138,12 @@ static void test_migrate_from_1(void **state)
 
 	raw_exec(f, "INSERT INTO wg_peers (device, name, public_key, "
 		 "allowed_ips, created_at) VALUES ('wg0', 'a', 'k', '', 1);"
-		 "DROP TABLE audit; DROP TABLE revisions;"
+		 "DROP TABLE audit; DROP TABLE revisions; DROP TABLE sessions;"
+		 "DROP TABLE api_tokens; DROP TABLE login_failures;"
+		 "DROP TABLE users;"
 		 "PRAGMA user_version = 1");
 	reopen(f);
-	assert_int_equal(raw_int(f, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(f, "PRAGMA user_version"), 3);
 	assert_int_equal(raw_int(f, "SELECT count(*) FROM wg_peers"), 1);
 	assert_int_equal(raw_int(f, "SELECT count(*) FROM audit"), 0);
 }
