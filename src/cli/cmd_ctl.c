@@ -366,9 +366,9 @@ static int audit_run(int argc, char **argv)
 		case 'j': json = true; break;
 		case 'n':
 			n = strtol(optarg, NULL, 10);
-			if (n <= 0 || n > 10000)
+			if (n <= 0 || n > 2000)
 				return cli_usage_error(&cli_cmd_audit, "-n: 1 "
-						       "to 10000");
+						       "to 2000");
 			break;
 		default:
 			return cli_usage_error(&cli_cmd_audit, "unknown "
