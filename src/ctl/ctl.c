@@ -867,7 +867,6 @@ int ctl_main(const struct ctl_opts *o)
 	struct diag_list dl = { 0 };
 	const char *env;
 	char err[512];
-	json_t *res = NULL;
 	int r = 1;
 
 	c.flush_on_exit = o->flush_on_exit;
@@ -1020,7 +1019,6 @@ int ctl_main(const struct ctl_opts *o)
 	} else {
 		ctl_notify("READY=1");
 	}
-	(void)res;
 	malloc_trim(0);
 	uv_run(c.loop, UV_RUN_DEFAULT);
 	if (c.flush_on_exit && !c.handed_over) {
