@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -572,11 +571,17 @@ static struct ctl_conn *conn_new(struct ctl *c)
 	return k;
 }
 
-/* root, or a member of group moat (primary or supplementary). */
-static bool allowed(const struct ucred *cr, struct ctl_caller *who)
+/* Group moat's id, looked up once when ctl.sock is made (an NSS lookup
+ * may block; the loop must not). -1: no such group. */
+static long moat_gid = -1;
+
+/* root, or a process in group moat (its primary group or one of its
+ * supplementary groups, as the kernel has them: SO_PEERGROUPS, not what
+ * /etc/group says today). */
+static bool allowed(int fd, const struct ucred *cr, struct ctl_caller *who)
 {
-	struct group *g;
-	struct passwd *pw;
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
 
 	who->uid = cr->uid;
 	if (cr->uid == 0) {
@@ -584,14 +589,14 @@ static bool allowed(const struct ucred *cr, struct ctl_caller *who)
 		return true;
 	}
 	snprintf(who->who, sizeof(who->who), "uid %u", (unsigned)cr->uid);
-	g = getgrnam("moat");
-	if (!g)
+	if (moat_gid < 0)
 		return false;
-	if (cr->gid == g->gr_gid)
+	if (cr->gid == (gid_t)moat_gid)
 		return true;
-	pw = getpwuid(cr->uid);
-	for (char **m = g->gr_mem; pw && *m; m++)
-		if (!strcmp(*m, pw->pw_name))
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return false;
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == (gid_t)moat_gid)
 			return true;
 	return false;
 }
@@ -614,7 +619,7 @@ static void on_connection(uv_stream_t *srv, int status)
 	snprintf(k->who.origin, sizeof(k->who.origin), "ctl.sock");
 	if (uv_fileno((uv_handle_t *)&k->h, &fd) < 0 ||
 	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 ||
-	    !allowed(&cr, &k->who)) {
+	    !allowed(fd, &cr, &k->who)) {
 		json_t *e = rpc_error(NULL, RPC_E_DENIED, "permission denied: "
 				      "ctl.sock is for root and group moat");
 
@@ -683,8 +688,10 @@ static int bind_sock(const char *path, char *err, size_t errlen)
 int ctl_server_listen(struct ctl *c, int fd, char *err, size_t errlen)
 {
 	char *path = xasprintf("%s/ctl.sock", c->run_dir);
+	struct group *g = getgrnam("moat");
 	int r;
 
+	moat_gid = g ? (long)g->gr_gid : -1;
 	if (fd < 0 && (fd = bind_sock(path, err, errlen)) < 0) {
 		free(path);
 		return -1;
