@@ -61,7 +61,7 @@ fuzz: $(FUZZ)/build.ninja
 	@ninja -C $(FUZZ) >/dev/null
 	@mkdir -p $(FUZZ)/corpus-hcl $(FUZZ)/corpus-fw $(FUZZ)/corpus-set $(FUZZ)/corpus-net \
 		$(FUZZ)/corpus-wg_genl $(FUZZ)/corpus-wg_quick $(FUZZ)/corpus-monitor \
-		$(FUZZ)/corpus-rpc
+		$(FUZZ)/corpus-rpc $(FUZZ)/corpus-body
 	@cp tests/hcl/oracle/*.hcl tests/hcl/divergent/*.hcl examples/*.hcl $(FUZZ)/corpus-hcl/
 	@cp tests/golden/*.hcl examples/*.hcl $(FUZZ)/corpus-fw/
 	@cp tests/fuzz/set-seeds/* $(FUZZ)/corpus-set/
@@ -70,7 +70,8 @@ fuzz: $(FUZZ)/build.ninja
 	@cp tests/fuzz/wg-quick-seeds/* $(FUZZ)/corpus-wg_quick/
 	@cp tests/fuzz/monitor-seeds/* $(FUZZ)/corpus-monitor/
 	@cp tests/fuzz/rpc-seeds/* $(FUZZ)/corpus-rpc/
-	@cd $(FUZZ) && for h in hcl fw set net wg_genl wg_quick monitor rpc; do \
+	@cp tests/fuzz/body-seeds/* $(FUZZ)/corpus-body/
+	@cd $(FUZZ) && for h in hcl fw set net wg_genl wg_quick monitor rpc body; do \
 		./tests/fuzz/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) \
 		-max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 		corpus-$$h >fuzz-$$h.log 2>&1; rc=$$?; tail -8 fuzz-$$h.log; \
