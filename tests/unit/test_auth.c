@@ -19,88 +19,21 @@
 #include "base/util.h"
 #include "store/auth.h"
 #include "store/store.h"
+#include "store_fixture.h"
 
 #define PW "correct horse battery"
 #define MIN_MS (60 * 1000LL)
 #define IDLE (30 * MIN_MS)
 #define ABSOLUTE (12 * 60 * MIN_MS)
 
-struct fix {
-	char dir[64];		/* the mkdtemp directory */
-	char state[96];		/* the state dir inside it */
-	char db[128];		/* state/moat.db */
-	struct store *s;
-	char err[256];
-};
-
 static int setup(void **state)
 {
-	struct fix *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	strcpy(f->dir, "/tmp/moat-test-auth-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->state, sizeof(f->state), "%s/state", f->dir);
-	snprintf(f->db, sizeof(f->db), "%s/moat.db", f->state);
-	f->s = store_open(f->state, f->err, sizeof(f->err));
-	if (!f->s)
-		fail_msg("store_open: %s", f->err);
-	*state = f;
-	return 0;
+	return fix_setup(state, "/tmp/moat-test-auth-XXXXXX");
 }
 
 static int teardown(void **state)
 {
-	struct fix *f = *state;
-	static const char *const ext[] = { "", "-wal", "-shm" };
-	char p[160];
-
-	store_close(f->s);
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(p, sizeof(p), "%s%s", f->db, ext[i]);
-		unlink(p);
-	}
-	rmdir(f->state);
-	rmdir(f->dir);
-	free(f);
-	return 0;
-}
-
-static void reopen(struct fix *f)
-{
-	store_close(f->s);
-	f->s = store_open(f->state, f->err, sizeof(f->err));
-	if (!f->s)
-		fail_msg("store_open: %s", f->err);
-}
-
-static long long raw_int(struct fix *f, const char *sql)
-{
-	sqlite3_stmt *st;
-	sqlite3 *db;
-	long long v;
-
-	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
-static void raw_exec(struct fix *f, const char *sql)
-{
-	char *msg = NULL;
-	sqlite3 *db;
-
-	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-		fail_msg("%s: %s", sql, msg);
-	sqlite3_close(db);
+	return fix_teardown(state);
 }
 
 static long long add_user(struct fix *f, const char *name,
