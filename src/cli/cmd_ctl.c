@@ -305,20 +305,18 @@ static int audit_print(const struct store_audit *e, void *data)
 static int audit_offline(const char *cfgpath, bool verify, size_t n)
 {
 	struct moat_config *cfg = NULL;
+	struct diag_list dl = { 0 };
 	struct store *s;
-	char err[512], last[65] = "", *src = NULL;
-	size_t len, rows = 0;
+	char err[512], last[65] = "";
+	size_t rows = 0;
 	long long bad = 0;
 	int r;
 
-	if (!getenv("MOAT_STATE_DIR") && cfgpath) {
-		struct diag_list dl = { 0 };
-
-		if (cli_read_config(cfgpath, &src, &len) == 0)
-			cfg = cfg_load(cfgpath, src, len, NULL, false, &dl);
-		diag_list_free(&dl);
-		free(src);
-	}
+	/* only for its state_dir: a config that does not load means the
+	 * default, quietly */
+	if (!getenv("MOAT_STATE_DIR"))
+		cli_load_config(cfgpath, false, &cfg, &dl, NULL);
+	diag_list_free(&dl);
 	s = store_open(cli_state_dir(cfg), err, sizeof(err));
 	cfg_free(cfg);
 	if (!s) {

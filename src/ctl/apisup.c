@@ -166,7 +166,7 @@ static void api_exited(uv_process_t *p, int64_t status, int sig)
 		/* it finished what it had; now its channel can go */
 		uv_timer_stop(&c->api_timer);
 		uv_close((uv_handle_t *)&c->api_timer, NULL);
-		ctl_server_close_all(c);
+		ctl_server_close_all(c, false);
 		return;
 	}
 	ctl_log("api (pid %d) exited: %s %d; restarting in %u ms", c->api_pid,

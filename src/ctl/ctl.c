@@ -747,19 +747,9 @@ void ctl_stop(struct ctl *c, int code)
 		c->mon = NULL;
 	}
 	uv_close((uv_handle_t *)&c->confirm_timer, close_cb);
-	if (!ctl_api_stop(c)) {
-		ctl_server_close_all(c);
-		return;
-	}
 	/* only the api's channel stays open until it exits: nobody else
 	 * is answered any more */
-	if (!uv_is_closing((uv_handle_t *)&c->sock) && c->sock.loop)
-		uv_close((uv_handle_t *)&c->sock, close_cb);
-	for (struct ctl_conn *k = c->conns, *next; k; k = next) {
-		next = ctl_conn_next(k);
-		if (k != c->api_conn)
-			ctl_conn_close(k);
-	}
+	ctl_server_close_all(c, ctl_api_stop(c));
 }
 
 /* Everything moat made goes, firewall last but one: the table is the

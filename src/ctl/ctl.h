@@ -127,9 +127,9 @@ void ctl_stop(struct ctl *c, int code);
 int ctl_server_listen(struct ctl *c, int fd, char *err, size_t errlen);
 /* Serves RPC on fd (an api socketpair end); the connection is api's. */
 struct ctl_conn *ctl_server_adopt(struct ctl *c, int fd, bool api);
-void ctl_server_close_all(struct ctl *c);
-struct ctl_conn *ctl_conn_next(struct ctl_conn *k);
-void ctl_conn_close(struct ctl_conn *k);
+/* Stops listening and closes the connections; keep_api keeps api's
+ * (a stopping ctl serves its api until it has gone). */
+void ctl_server_close_all(struct ctl *c, bool keep_api);
 /* The fds a takeover hands over: ctl.sock's, then each listener's. */
 int ctl_takeover_send(struct ctl *c, int client_fd);
 

@@ -364,16 +364,6 @@ static void write_done(uv_write_t *w, int status)
 
 static void conn_close(struct ctl_conn *k);
 
-struct ctl_conn *ctl_conn_next(struct ctl_conn *k)
-{
-	return k->next;
-}
-
-void ctl_conn_close(struct ctl_conn *k)
-{
-	conn_close(k);
-}
-
 /* A client that does not read its answers is cut off rather than let
  * ctl's memory grow. */
 #define CONN_MAX_QUEUED (8u << 20)
@@ -716,10 +706,13 @@ static void noop_close(uv_handle_t *h)
 	(void)h;
 }
 
-void ctl_server_close_all(struct ctl *c)
+void ctl_server_close_all(struct ctl *c, bool keep_api)
 {
-	while (c->conns)
-		conn_close(c->conns);
+	for (struct ctl_conn *k = c->conns, *next; k; k = next) {
+		next = k->next;
+		if (!keep_api || k != c->api_conn)
+			conn_close(k);
+	}
 	if (!uv_is_closing((uv_handle_t *)&c->sock) && c->sock.loop)
 		uv_close((uv_handle_t *)&c->sock, noop_close);
 }
