@@ -16,6 +16,8 @@
  *   jumps to each, most specific first. Mark rules, when there are any,
  *   are mark_prerouting and mark_output (see rule.c).
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@
 
 #include <sodium.h>
 
+#include "config/addr.h"
 #include "fw/internal.h"
 
 /* --- context ----------------------------------------------------------- */
@@ -222,16 +225,52 @@ static void svc(struct fwc *c, struct fw_chain *ch, const struct cfg_bool *b,
 	free(what);
 }
 
+/* "tcp dport N" or "tcp dport { N, M }" for the ports a block's listen
+ * and tls_listen name (what ctl opens for api); dflt when it names none. */
+static void listen_match(const struct cfg_str *plain, const struct cfg_str *tls,
+			 const char *dflt, char *out, size_t n)
+{
+	const struct cfg_str *l[2] = { plain, tls };
+	unsigned ports[2], np = 0;
+
+	for (size_t i = 0; i < 2; i++) {
+		struct sockaddr_storage ss;
+
+		if (!l[i] || !l[i]->v || !listen_parse(l[i]->v, &ss, NULL))
+			continue;
+		ports[np] = ntohs(ss.ss_family == AF_INET6 ?
+				  ((struct sockaddr_in6 *)&ss)->sin6_port :
+				  ((struct sockaddr_in *)&ss)->sin_port);
+		if (!np || ports[0] != ports[np])
+			np++;
+	}
+	if (!np)
+		snprintf(out, n, "%s", dflt);
+	else if (np == 1)
+		snprintf(out, n, "tcp dport %u", ports[0]);
+	else
+		snprintf(out, n, "tcp dport { %u, %u }", ports[0], ports[1]);
+}
+
 static void zone_services(struct fwc *c, struct fw_chain *ch,
 			  const struct fw_zone *z)
 {
+	const struct cfg_api *api = c->cfg->api.n ? c->cfg->api.v : NULL;
+	const struct cfg_web *web = c->cfg->web.n ? c->cfg->web.v : NULL;
 	const char *n = z->name;
+	char web_m[48], api_m[48];
+
+	/* the ports api serves on, when the config says; else the usual */
+	listen_match(web ? &web->listen : NULL, web ? &web->tls_listen : NULL,
+		     "tcp dport { 80, 443 }", web_m, sizeof(web_m));
+	listen_match(api ? &api->listen : NULL, api ? &api->tls_listen : NULL,
+		     "tcp dport 8080", api_m, sizeof(api_m));
 
 	CFG_EACH(const struct cfg_zone_mgmt, m, z->cfg->management) {
 		svc(c, ch, &m->ssh, n, "management ssh", "tcp dport 22");
 		svc(c, ch, m->web_ui.v ? &m->web_ui : &m->web, n,
-		    "management web", "tcp dport { 80, 443 }");
-		svc(c, ch, &m->api, n, "management api", "tcp dport 8080");
+		    "management web", web_m);
+		svc(c, ch, &m->api, n, "management api", api_m);
 		svc(c, ch, &m->icmp, n, "management icmp",
 		    "icmp type echo-request");
 		svc(c, ch, &m->icmp, n, "management icmp",

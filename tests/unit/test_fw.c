@@ -95,6 +95,45 @@ static void test_compile_basics(void **state)
 	diag_list_free(&dl);
 }
 
+/* management { web, api } open the ports ctl listens on for api when the
+ * config names them, else 80/443 and 8080. */
+static void test_management_ports(void **state)
+{
+	static const char mgmt[] =
+		"zone \"lan\" {\n  interface = \"eth1\"\n"
+		"  management {\n    web = true\n    api = true\n  }\n}\n";
+	static const struct {
+		const char *extra, *web, *api;
+	} cases[] = {
+		{ "", "tcp dport { 80, 443 }", "tcp dport 8080" },
+		{ "api {\n  listen = \"127.0.0.1:9443\"\n}\n",
+		  "tcp dport { 80, 443 }", "tcp dport 9443" },
+		{ "web {\n  listen = \":8081\"\n  tls_listen = \"[::]:8444\"\n"
+		  "  tls_cert = \"c\"\n  tls_key = \"k\"\n}\n",
+		  "tcp dport { 8081, 8444 }", "tcp dport 8080" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct diag_list dl = { 0 };
+		char *src = xasprintf("%s%s", mgmt, cases[i].extra);
+		char *web = xasprintf("%s accept comment \"zone lan management "
+				      "web\"", cases[i].web);
+		char *api = xasprintf("%s accept comment \"zone lan management "
+				      "api\"", cases[i].api);
+		struct fw_plan *p = compile(src, &dl);
+
+		assert_non_null(p);
+		if (!has_line(p, web) || !has_line(p, api))
+			fail_msg("case %zu:\n%s", i, p->script);
+		fw_plan_free(p);
+		diag_list_free(&dl);
+		free(src);
+		free(web);
+		free(api);
+	}
+}
+
 /* Every line that carries a comment maps back to that origin, at a real
  * config line; the map covers every line of the script. */
 static void test_origins(void **state)
@@ -491,6 +530,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_compile_basics),
+		cmocka_unit_test(test_management_ports),
 		cmocka_unit_test(test_origins),
 		cmocka_unit_test(test_explain),
 		cmocka_unit_test(test_hash),
