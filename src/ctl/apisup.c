@@ -56,74 +56,81 @@ static void add_listener(struct ctl *c, const char *addr, int fd,
 	memset(l, 0, sizeof(*l));
 	l->addr = xstrdup(addr);
 	l->fd = fd;
-	if (cert) {
+	if (cert && key) {
 		l->cert = xstrdup(cert);
 		l->key = xstrdup(key);
 	}
 }
 
-/* api and web both name listeners; one address named twice is one
- * socket. */
-static int open_one(struct ctl *c, const struct cfg_str *addr,
-		    const struct cfg_str *cert, const struct cfg_str *key,
-		    char *err, size_t errlen)
-{
-	int fd;
+/* What the config asks ctl to listen on for api: web's, then api's,
+ * plain and HTTPS, an address named twice once; none when api is
+ * disabled. Returns how many of out[4] are set. */
+struct want {
+	const char *addr, *cert, *key;	/* cert, key: NULL for plain */
+};
 
-	if (!addr->v)
+static size_t wanted(const struct moat_config *cfg, struct want out[4])
+{
+	const struct cfg_api *api = cfg->api.n ? cfg->api.v : NULL;
+	const struct cfg_web *web = cfg->web.n ? cfg->web.v : NULL;
+	const struct cfg_str *l[4][3] = {
+		{ web ? &web->listen : NULL, NULL, NULL },
+		{ web ? &web->tls_listen : NULL, web ? &web->tls_cert : NULL,
+		  web ? &web->tls_key : NULL },
+		{ api ? &api->listen : NULL, NULL, NULL },
+		{ api ? &api->tls_listen : NULL, api ? &api->tls_cert : NULL,
+		  api ? &api->tls_key : NULL },
+	};
+	size_t n = 0;
+
+	if (api && api->enabled.set && !api->enabled.v)
 		return 0;
-	for (size_t i = 0; i < c->nlisteners; i++)
-		if (!strcmp(c->listeners[i].addr, addr->v))
-			return 0;
-	if ((fd = open_listener(addr->v, err, errlen)) < 0)
-		return -1;
-	add_listener(c, addr->v, fd, cert ? cert->v : NULL,
-		     key ? key->v : NULL);
-	return 0;
+	for (size_t i = 0; i < 4; i++) {
+		bool dup = false;
+
+		if (!l[i][0] || !l[i][0]->v)
+			continue;
+		for (size_t j = 0; j < n; j++)
+			dup |= !strcmp(out[j].addr, l[i][0]->v);
+		if (dup)
+			continue;
+		out[n++] = (struct want){
+			.addr = l[i][0]->v,
+			.cert = l[i][1] ? l[i][1]->v : NULL,
+			.key = l[i][2] ? l[i][2]->v : NULL,
+		};
+	}
+	return n;
 }
 
 int ctl_api_open(struct ctl *c, const struct moat_config *cfg, char *err,
 		 size_t errlen)
 {
-	const struct cfg_api *api = cfg->api.n ? cfg->api.v : NULL;
-	const struct cfg_web *web = cfg->web.n ? cfg->web.v : NULL;
+	struct want w[4];
+	size_t n = wanted(cfg, w);
 
-	if (api && api->enabled.set && !api->enabled.v)
-		return 0;
-	if (web && (open_one(c, &web->listen, NULL, NULL, err, errlen) < 0 ||
-		    open_one(c, &web->tls_listen, &web->tls_cert,
-			     &web->tls_key, err, errlen) < 0))
-		return -1;
-	if (api && (open_one(c, &api->listen, NULL, NULL, err, errlen) < 0 ||
-		    open_one(c, &api->tls_listen, &api->tls_cert,
-			     &api->tls_key, err, errlen) < 0))
-		return -1;
+	for (size_t i = 0; i < n; i++) {
+		int fd = open_listener(w[i].addr, err, errlen);
+
+		if (fd < 0)
+			return -1;
+		add_listener(c, w[i].addr, fd, w[i].cert, w[i].key);
+	}
 	return 0;
 }
 
 void ctl_api_adopt_tls(struct ctl *c, const struct moat_config *cfg)
 {
-	const struct cfg_api *api = cfg->api.n ? cfg->api.v : NULL;
-	const struct cfg_web *web = cfg->web.n ? cfg->web.v : NULL;
+	struct want w[4];
+	size_t n = wanted(cfg, w);
 
-	for (size_t i = 0; i < c->nlisteners; i++) {
-		struct ctl_listener *l = &c->listeners[i];
-		const struct cfg_str *cert = NULL, *key = NULL;
-
-		if (web && web->tls_listen.v &&
-		    !strcmp(web->tls_listen.v, l->addr)) {
-			cert = &web->tls_cert;
-			key = &web->tls_key;
-		} else if (api && api->tls_listen.v &&
-			   !strcmp(api->tls_listen.v, l->addr)) {
-			cert = &api->tls_cert;
-			key = &api->tls_key;
-		}
-		if (cert && cert->v && key->v) {
-			l->cert = xstrdup(cert->v);
-			l->key = xstrdup(key->v);
-		}
-	}
+	for (size_t i = 0; i < c->nlisteners; i++)
+		for (size_t j = 0; j < n; j++)
+			if (w[j].cert && w[j].key &&
+			    !strcmp(w[j].addr, c->listeners[i].addr)) {
+				c->listeners[i].cert = xstrdup(w[j].cert);
+				c->listeners[i].key = xstrdup(w[j].key);
+			}
 }
 
 /* A PEM file as a sealed memfd at offset 0: api reads it before its
