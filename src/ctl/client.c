@@ -19,12 +19,20 @@ const char *ctl_run_dir(void)
 	return env && *env ? env : "/run/moat";
 }
 
+#define CLIENT_TIMEOUT_MS 300000
+
+/* What was read from the connection but not yet taken: the CLI holds one
+ * connection at a time, and a new one starts with nothing left from the
+ * last (its fd number may be the same). */
+static struct rpc_reader reader;
+
 int ctl_client_open(bool *absent, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, n;
 
 	*absent = false;
+	rpc_reader_free(&reader);
 	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/ctl.sock",
 		     ctl_run_dir());
 	if (n < 0 || (size_t)n >= sizeof(sa.sun_path)) {
@@ -61,20 +69,11 @@ static int send_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-#define CLIENT_TIMEOUT_MS 300000
-
-static struct rpc_reader reader;
-static int reader_fd = -1;
-
 int ctl_client_next(int fd, json_t **msg, char *err, size_t errlen)
 {
 	char buf[65536];
 	int r;
 
-	if (reader_fd != fd) {
-		rpc_reader_free(&reader);
-		reader_fd = fd;
-	}
 	for (;;) {
 		ssize_t n;
 

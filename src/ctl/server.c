@@ -130,8 +130,8 @@ static int m_revisions(struct ctl *c, struct ctl_conn *k, json_t *p,
 			"hash", v[i].hash, "result", v[i].result, "detail",
 			v[i].detail));
 	store_revisions_free(v, n);
-	*res = json_pack("{soss*}", "revisions", a, "running", NULL);
-	json_object_set_new(*res, "running", json_integer(c->cur->revision));
+	*res = json_pack("{sosI}", "revisions", a, "running",
+			 (json_int_t)c->cur->revision);
 	return 0;
 }
 
