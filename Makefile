@@ -4,7 +4,8 @@
 # Every Debian package the build, the tests and the demo need.
 DEPS_BUILD = gcc meson ninja-build pkg-config libnftables-dev libnftnl-dev \
 	     libmnl-dev libsodium-dev libsqlite3-dev libqrencode-dev \
-	     libjansson-dev libuv1-dev libmicrohttpd-dev libseccomp-dev
+	     libjansson-dev libuv1-dev libmicrohttpd-dev libseccomp-dev \
+	     libgnutls28-dev
 DEPS_TEST  = libcmocka-dev clang python3 bc golang-go golang-github-hashicorp-hcl-v2-dev \
 	     nftables iproute2 python3-pytest socat curl netcat-openbsd iputils-ping \
 	     dnsmasq-base wireguard-go wireguard-tools qrencode zbar-tools openssl \

@@ -25,7 +25,7 @@
 #include <microhttpd.h>
 #include <sodium.h>
 
-#include "api/api.h"
+#include "api/internal.h"
 #include "base/buf.h"
 #include "ctl/rpc.h"
 
@@ -47,57 +47,6 @@
 #define API_MHD_LOG_RATE 5
 /* The most a certificate chain or a key may take. */
 #define API_PEM_MAX ((size_t)1 << 20)
-
-/* A request waiting for ctl's answer (on its caller's stack). */
-struct api_call {
-	json_int_t id;
-	json_t *answer;			/* set by the main thread */
-	struct api_call *next;
-};
-
-/* The channel to ctl. Handlers queue a request and wait for the answer
- * with their id; the main thread reads and hands answers out. */
-struct api_rpc {
-	int fd;
-	int wake_fd;			/* eventfd: out has bytes to write */
-	pthread_mutex_t lock;		/* guards the rest */
-	pthread_cond_t answered;	/* on CLOCK_MONOTONIC */
-	struct buf out;			/* frames not yet written */
-	json_int_t next_id;
-	struct api_call *calls;
-	bool closed;
-};
-
-/* An HTTPS listener's certificate chain and private key, PEM, each
- * NUL-terminated (MHD takes C strings). Read before the sandbox, wiped
- * and freed as soon as MHD has taken them (http_start_all()). */
-struct api_pem {
-	int fd;				/* the listening socket's */
-	char *cert, *key;
-	size_t cert_len, key_len;
-};
-
-struct api {
-	struct api_rpc rpc;
-	struct rpc_reader in;		/* the main thread's alone */
-	int sig_fd;
-	struct MHD_Daemon *mhd[API_MAX_LISTEN];
-	int mhd_fd[API_MAX_LISTEN];	/* the listening socket of each */
-	bool quiesced[API_MAX_LISTEN];	/* MHD let go of its socket */
-	size_t n_mhd;
-	struct api_pem pem[API_MAX_LISTEN];	/* one per TLS listener */
-	size_t n_pem;
-	atomic_int inflight;		/* requests begun, not finished */
-	atomic_int fresh;		/* connections with no request yet */
-	atomic_bool draining;		/* stopped accepting; exiting */
-	struct timespec drain_end;
-	bool rpc_gone;			/* ctl closed the channel */
-	atomic_int ctl_ok;		/* the last health answer, for logs:
-					 * 1, 0, -1 before the first */
-	pthread_mutex_t log_lock;	/* the MHD log rate limit */
-	time_t log_sec;
-	unsigned int log_n, log_dropped;
-};
 
 void api_log(const char *fmt, ...)
 {
@@ -159,7 +108,7 @@ static int rpc_flush(struct api_rpc *r)
 
 /* Queues the request; lock held. -1 when it cannot be sent. */
 static int rpc_queue(struct api_rpc *r, struct api_call *call,
-		     const char *method, json_t *params)
+		     const char *method, json_t *params, json_t *auth)
 {
 	json_t *msg;
 	int ret;
@@ -171,6 +120,8 @@ static int rpc_queue(struct api_rpc *r, struct api_call *call,
 	call->id = ++r->next_id;
 	msg = json_pack("{sIssso}", "id", call->id, "method", method,
 			"params", params);
+	if (msg && auth)
+		json_object_set(msg, "auth", auth);
 	ret = msg ? rpc_frame(&r->out, msg) : -1;
 	json_decref(msg);
 	if (ret < 0)
@@ -199,16 +150,17 @@ static void rpc_unlink(struct api_rpc *r, struct api_call *call)
 /* Asks ctl METHOD(params) (stolen) and waits up to timeout_ms. Returns
  * ctl's answer ({"id","result"} or {"id","error"}; the caller decrefs it),
  * or NULL when ctl did not answer in time or is gone. */
-static json_t *api_rpc_call(struct api_rpc *r, const char *method,
-			    json_t *params, int timeout_ms)
+json_t *api_rpc_call(struct api *a, const char *method, json_t *params,
+		     json_t *auth, int timeout_ms)
 {
+	struct api_rpc *r = &a->rpc;
 	struct api_call call = { 0 };
 	struct timespec deadline;
 	int err = 0;
 
 	deadline_in(&deadline, timeout_ms);
 	pthread_mutex_lock(&r->lock);
-	if (rpc_queue(r, &call, method, params) == 0) {
+	if (rpc_queue(r, &call, method, params, auth) == 0) {
 		while (!call.answer && !r->closed && err != ETIMEDOUT)
 			err = pthread_cond_timedwait(&r->answered, &r->lock,
 						     &deadline);
@@ -236,8 +188,10 @@ static void rpc_deliver(struct api_rpc *r, json_t *msg)
 
 static void rpc_dispatch(struct api *a, json_t *msg)
 {
-	if (json_object_get(msg, "event"))
-		return;		/* nothing listens to events yet */
+	if (json_object_get(msg, "event")) {
+		api_on_event(a, msg);
+		return;
+	}
 	if (json_is_integer(json_object_get(msg, "id")) &&
 	    (json_object_get(msg, "result") || json_object_get(msg, "error"))) {
 		rpc_deliver(&a->rpc, msg);
@@ -276,107 +230,6 @@ static int rpc_read(struct api *a)
 	return 1;
 }
 
-/* ---- HTTP ---- */
-
-/* Queues status with body (stolen) as JSON. */
-static enum MHD_Result http_json(struct api *a, struct MHD_Connection *c,
-				 unsigned int status, json_t *body)
-{
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	struct MHD_Response *resp;
-	enum MHD_Result ret;
-
-	json_decref(body);
-	if (!text)
-		return MHD_NO;	/* out of memory: MHD drops the connection */
-	resp = MHD_create_response_from_buffer(strlen(text), text,
-					       MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(text);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-				"application/json");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
-				"no-store");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
-					"GET, HEAD");
-	/* exiting: the client is to come back on a new connection, which
-	 * the next api will take */
-	if (atomic_load(&a->draining))
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
-					"close");
-	ret = MHD_queue_response(c, status, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
-static enum MHD_Result http_error(struct api *a, struct MHD_Connection *c,
-				  unsigned int status, const char *message)
-{
-	return http_json(a, c, status, json_pack("{siss}", "code",
-						 (int)status, "message",
-						 message));
-}
-
-/* Notes when ctl stops or starts answering: one line per change, not per
- * request. */
-static void note_ctl(struct api *a, bool ok, json_t *answer)
-{
-	json_t *e = json_object_get(answer, "error");
-
-	if (atomic_exchange(&a->ctl_ok, ok) == (int)ok)
-		return;
-	if (ok)
-		api_log("health: ctl answers");
-	else if (e)
-		api_log("health: ctl answered an error: %s",
-			json_string_value(json_object_get(e, "message")) ?
-			json_string_value(json_object_get(e, "message")) : "?");
-	else
-		api_log("health: ctl does not answer (%d ms)",
-			API_RPC_TIMEOUT_MS);
-}
-
-/* GET /health: 200 when ctl answers its health RPC, else 503. */
-static enum MHD_Result get_health(struct api *a, struct MHD_Connection *c)
-{
-	json_t *ans = api_rpc_call(&a->rpc, "health", json_object(),
-				   API_RPC_TIMEOUT_MS);
-	bool ok = json_object_get(ans, "result") != NULL;
-
-	note_ctl(a, ok, ans);
-	json_decref(ans);
-	return http_json(a, c, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
-			 json_pack("{ssso}", "status", ok ? "ok" : "degraded",
-				   "ctl", json_boolean(ok)));
-}
-
-/* The routes: a GET handler also answers HEAD (MHD leaves the body out). */
-static const struct api_route {
-	const char *path;
-	enum MHD_Result (*get)(struct api *a, struct MHD_Connection *c);
-} api_routes[] = {
-	{ .path = "/health", .get = get_health },
-};
-
-static enum MHD_Result http_route(struct api *a, struct MHD_Connection *c,
-				  const char *url, const char *method)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(api_routes); i++) {
-		if (strcmp(url, api_routes[i].path))
-			continue;
-		if (strcmp(method, MHD_HTTP_METHOD_GET) &&
-		    strcmp(method, MHD_HTTP_METHOD_HEAD))
-			return http_error(a, c, MHD_HTTP_METHOD_NOT_ALLOWED,
-					  "method not allowed");
-		return api_routes[i].get(a, c);
-	}
-	return http_error(a, c, MHD_HTTP_NOT_FOUND, "not found");
-}
-
 /* A connection, from accept to close (MHD_OPTION_NOTIFY_CONNECTION). One
  * accepted but with no request yet must not be dropped when api exits:
  * its client has a request on the way. */
@@ -403,7 +256,7 @@ static void http_conn(void *cls, struct MHD_Connection *c, void **ctx,
 	}
 }
 
-static void conn_used(struct api *a, struct MHD_Connection *c)
+void api_conn_used(struct api *a, struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -412,40 +265,6 @@ static void conn_used(struct api *a, struct MHD_Connection *c)
 	if (conn && conn->fresh) {
 		conn->fresh = false;
 		atomic_fetch_sub(&a->fresh, 1);
-	}
-}
-
-/* MHD calls this once when the head is in, then once per piece of body,
- * then once more with none: the request is answered on that last call. */
-static enum MHD_Result http_request(void *cls, struct MHD_Connection *c,
-				    const char *url, const char *method,
-				    const char *version, const char *upload,
-				    size_t *upload_size, void **req)
-{
-	static char begun;
-	struct api *a = cls;
-
-	if (!*req) {
-		*req = &begun;
-		atomic_fetch_add(&a->inflight, 1);
-		conn_used(a, c);
-		return MHD_YES;
-	}
-	if (*upload_size) {
-		*upload_size = 0;	/* no route takes a body yet */
-		return MHD_YES;
-	}
-	return http_route(a, c, url, method);
-}
-
-static void http_done(void *cls, struct MHD_Connection *c, void **req,
-		      enum MHD_RequestTerminationCode why)
-{
-	struct api *a = cls;
-
-	if (*req) {
-		atomic_fetch_sub(&a->inflight, 1);
-		*req = NULL;
 	}
 }
 
@@ -617,7 +436,7 @@ static struct MHD_Daemon *http_start(struct api *a, int fd,
 				MHD_USE_INTERNAL_POLLING_THREAD |
 				MHD_USE_EPOLL | MHD_USE_ITC |
 				MHD_USE_ERROR_LOG,
-				0, NULL, NULL, http_request, a,
+				0, NULL, NULL, api_http_request, a,
 				/* first, or MHD logs some on its own */
 				MHD_OPTION_EXTERNAL_LOGGER, http_log, a,
 				MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
@@ -627,7 +446,7 @@ static struct MHD_Daemon *http_start(struct api *a, int fd,
 				API_CONN_TIMEOUT_S,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 				API_CONN_MEMORY,
-				MHD_OPTION_NOTIFY_COMPLETED, http_done, a,
+				MHD_OPTION_NOTIFY_COMPLETED, api_http_done, a,
 				MHD_OPTION_NOTIFY_CONNECTION, http_conn, a,
 				MHD_OPTION_THREAD_STACK_SIZE, API_STACK,
 				MHD_OPTION_ARRAY, extra,
@@ -651,7 +470,7 @@ static int tls_check_all(struct api *a)
 	for (size_t i = 0; i < a->n_pem; i++) {
 		struct MHD_Daemon *d = MHD_start_daemon(
 			MHD_USE_TLS | MHD_USE_NO_LISTEN_SOCKET |
-			MHD_USE_ERROR_LOG, 0, NULL, NULL, http_request, a,
+			MHD_USE_ERROR_LOG, 0, NULL, NULL, api_http_request, a,
 			MHD_OPTION_EXTERNAL_LOGGER, http_log, a,
 			MHD_OPTION_HTTPS_MEM_CERT, a->pem[i].cert,
 			MHD_OPTION_HTTPS_MEM_KEY, a->pem[i].key,
@@ -718,6 +537,7 @@ static int http_start_one(struct api *a, int fd)
 		api_log("cannot serve on %s (libmicrohttpd refused it)", name);
 		return -1;
 	}
+	a->tls[a->n_mhd] = pem != NULL;
 	a->mhd_fd[a->n_mhd++] = fd;
 	api_log("serving %s on %s", pem ? "HTTPS" : "HTTP", name);
 	return 0;
@@ -921,7 +741,9 @@ static void api_free(struct api *a)
 
 int api_main(struct api_sandbox *sb)
 {
-	struct api a = { .rpc = { .out = BUF_INIT }, .in = { BUF_INIT, 0 } };
+	/* both carry passwords and session tokens */
+	struct api a = { .rpc = { .out = { NULL, 0, 0, true } },
+			 .in = { { NULL, 0, 0, true }, 0 } };
 	int status = 1;
 
 	if (api_sb_check_fds(sb) < 0)

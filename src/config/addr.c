@@ -219,3 +219,49 @@ bool listen_parse(const char *s, struct sockaddr_storage *out,
 		*out = ss;
 	return true;
 }
+
+bool duration_parse(const char *s, long long *ms)
+{
+	static const struct { char unit; long long ms; } units[] = {
+		{ '\0', 1000 }, { 's', 1000 }, { 'm', 60000 },
+		{ 'h', 3600000 }, { 'd', 86400000 },
+	};
+	unsigned long long n = 0;
+	const char *p = s;
+
+	if (!isdigit((unsigned char)*p))
+		return false;	/* strtoul would take "-5" and " 5" */
+	for (; isdigit((unsigned char)*p); p++) {
+		n = n * 10 + (unsigned)(*p - '0');
+		if (n > 10ULL * 366 * 86400)
+			return false;
+	}
+	if (*p && p[1])
+		return false;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (units[i].unit == *p) {
+			long long v = (long long)n * units[i].ms;
+
+			if (!n || v > 10LL * 366 * 86400000)
+				return false;
+			if (ms)
+				*ms = v;
+			return true;
+		}
+	return false;
+}
+
+bool listen_is_loopback(const char *s)
+{
+	struct sockaddr_storage ss;
+	const struct sockaddr_in *v4 = (const struct sockaddr_in *)&ss;
+	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&ss;
+
+	if (!listen_parse(s, &ss, NULL))
+		return false;
+	if (ss.ss_family == AF_INET)
+		return (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr) ||
+	       (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr) &&
+		v6->sin6_addr.s6_addr[12] == 127);
+}

@@ -36,5 +36,13 @@ bool mark_parse(const char *s, uint32_t *out);
 struct sockaddr_storage;
 bool listen_parse(const char *s, struct sockaddr_storage *ss,
 		  unsigned *len);
+/* A duration: "3600" (seconds), "90s", "30m", "12h" or "7d", more than
+ * zero and at most 10 years. *ms gets it in milliseconds (may be NULL). */
+bool duration_parse(const char *s, long long *ms);
+
+/* Whether a listening address (listen_parse's syntax) takes connections
+ * from this host only: 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104. ":PORT",
+ * 0.0.0.0, :: and anything that does not parse are not loopback. */
+bool listen_is_loopback(const char *s);
 
 #endif

@@ -300,6 +300,12 @@ struct cfg_api {
 	struct cfg_str tls_listen;	/* HTTPS, with tls_cert and tls_key */
 	struct cfg_str tls_cert;	/* PEM files, read by ctl (root) */
 	struct cfg_str tls_key;
+	/* a session ends this long after login, or after this long unused */
+	struct cfg_str session_timeout;		/* default "12h" */
+	struct cfg_str session_idle_timeout;	/* default "30m" */
+	/* serve plain HTTP on listen even when it is not a loopback
+	 * address (without it such a listener is not opened) */
+	struct cfg_bool allow_plain_http;
 };
 
 struct cfg_web {
@@ -308,6 +314,7 @@ struct cfg_web {
 	struct cfg_str tls_listen;
 	struct cfg_str tls_cert;
 	struct cfg_str tls_key;
+	struct cfg_bool allow_plain_http;
 };
 
 struct moat_config {

@@ -412,6 +412,9 @@ static const struct cfg_field api_fields[] = {
 	F(T, tls_listen, CK_STR),
 	F(T, tls_cert, CK_STR),
 	F(T, tls_key, CK_STR),
+	F(T, session_timeout, CK_STR),
+	F(T, session_idle_timeout, CK_STR),
+	F(T, allow_plain_http, CK_BOOL),
 	END,
 };
 #undef T
@@ -426,6 +429,7 @@ static const struct cfg_field web_fields[] = {
 	F(T, tls_listen, CK_STR),
 	F(T, tls_cert, CK_STR),
 	F(T, tls_key, CK_STR),
+	F(T, allow_plain_http, CK_BOOL),
 	END,
 };
 #undef T

@@ -695,20 +695,6 @@ static void check_nats(struct vctx *v)
 	}
 }
 
-static bool duration_valid(const char *s)
-{
-	char *end;
-	unsigned long n;
-
-	if (!isdigit((unsigned char)s[0]))
-		return false;	/* strtoul would take "-5" and " 5" */
-	n = strtoul(s, &end, 10);
-	if (!n)
-		return false;
-	return !*end || ((!strcmp(end, "s") || !strcmp(end, "m") ||
-			  !strcmp(end, "h") || !strcmp(end, "d")));
-}
-
 static void check_ipsets(struct vctx *v)
 {
 	CFG_EACH(struct cfg_ipset, s, v->c->cfg->ipsets) {
@@ -721,7 +707,7 @@ static void check_ipsets(struct vctx *v)
 			continue;
 		}
 
-		if (s->timeout.v && !duration_valid(s->timeout.v))
+		if (s->timeout.v && !duration_parse(s->timeout.v, NULL))
 			cfg_error(v->c, &s->timeout.pos, "timeout: \"%s\" is not "
 				  "a duration like \"3600\", \"90s\", \"30m\", "
 				  "\"12h\" or \"7d\"", s->timeout.v);
@@ -986,22 +972,37 @@ static void check_unique(struct vctx *v)
 	}
 }
 
-/* api/web: addresses that parse; HTTPS needs its certificate and key. */
+/* api/web: addresses that parse; HTTPS with both tls_cert and tls_key or
+ * neither (ctl makes a self-signed certificate); plain HTTP only on
+ * loopback unless allow_plain_http says otherwise (ctl leaves such a
+ * listener out: a warning, so that Flywall's configs still load). */
 static void check_listener(struct vctx *v, const char *block,
 			   const struct cfg_str *plain,
 			   const struct cfg_str *tls,
 			   const struct cfg_str *cert,
-			   const struct cfg_str *key)
+			   const struct cfg_str *key,
+			   const struct cfg_bool *allow_plain)
 {
 	const struct cfg_str *l[2] = { plain, tls };
+	bool ok[2];
 
-	for (size_t i = 0; i < 2; i++)
-		if (l[i]->v && !listen_parse(l[i]->v, NULL, NULL))
-			cfg_error(v->c, &l[i]->pos, "%s: \"%s\" is not ADDR:PORT, "
-				  "[IPV6]:PORT or :PORT", block, l[i]->v);
-	if (tls->v && (!cert->v || !key->v))
+	for (size_t i = 0; i < 2; i++) {
+		ok[i] = !l[i]->v || listen_parse(l[i]->v, NULL, NULL);
+		if (!ok[i])
+			cfg_error(v->c, &l[i]->pos, "%s: \"%s\" is not "
+				  "ADDR:PORT, [IPV6]:PORT or :PORT", block,
+				  l[i]->v);
+	}
+	if (plain->v && ok[0] && !listen_is_loopback(plain->v) &&
+	    !(allow_plain->set && allow_plain->v))
+		cfg_warn(v->c, &plain->pos, "%s: listen %s is plain HTTP on a "
+			 "non-loopback address and is not opened; use "
+			 "tls_listen, or set allow_plain_http = true", block,
+			 plain->v);
+	if (tls->v && (!cert->v != !key->v))
 		cfg_error(v->c, &tls->pos, "%s: tls_listen needs tls_cert and "
-			  "tls_key (PEM files)", block);
+			  "tls_key (PEM files), or neither for a self-signed "
+			  "certificate", block);
 	if (!tls->v && (cert->v || key->v))
 		cfg_warn(v->c, cert->v ? &cert->pos : &key->pos, "%s: tls_cert "
 			 "and tls_key are used only with tls_listen", block);
@@ -1011,12 +1012,21 @@ static void check_listeners(struct vctx *v)
 {
 	const struct moat_config *cfg = v->c->cfg;
 
-	CFG_EACH(const struct cfg_api, a, cfg->api)
+	CFG_EACH(const struct cfg_api, a, cfg->api) {
+		const struct cfg_str *d[2] = { &a->session_timeout,
+					       &a->session_idle_timeout };
+
 		check_listener(v, "api", &a->listen, &a->tls_listen,
-			       &a->tls_cert, &a->tls_key);
+			       &a->tls_cert, &a->tls_key, &a->allow_plain_http);
+		for (size_t i = 0; i < 2; i++)
+			if (d[i]->v && !duration_parse(d[i]->v, NULL))
+				cfg_error(v->c, &d[i]->pos, "api: \"%s\" is not "
+					  "a duration like \"3600\", \"90s\", "
+					  "\"30m\", \"12h\" or \"7d\"", d[i]->v);
+	}
 	CFG_EACH(const struct cfg_web, w, cfg->web)
 		check_listener(v, "web", &w->listen, &w->tls_listen,
-			       &w->tls_cert, &w->tls_key);
+			       &w->tls_cert, &w->tls_key, &w->allow_plain_http);
 }
 
 void cfg_validate(struct cfg_ctx *c)

@@ -20,6 +20,7 @@
 #include "config/addr.h"
 #include "config/config.h"
 #include "ctl/ctl.h"
+#include "ctl/selfsign.h"
 
 static int open_listener(const char *addr, char *err, size_t errlen)
 {
@@ -64,73 +65,191 @@ static void add_listener(struct ctl *c, const char *addr, int fd,
 
 /* What the config asks ctl to listen on for api: web's, then api's,
  * plain and HTTPS, an address named twice once; none when api is
- * disabled. Returns how many of out[4] are set. */
+ * disabled. A plain one on an address other hosts reach is left out
+ * unless its block says allow_plain_http (into refused[], when not
+ * NULL). An HTTPS one without tls_cert and tls_key gets the self-signed
+ * pair (self_cert, self_key). Returns how many of out[4] are set. */
 struct want {
 	const char *addr, *cert, *key;	/* cert, key: NULL for plain */
+	bool self;			/* the self-signed pair */
 };
 
-static size_t wanted(const struct moat_config *cfg, struct want out[4])
+static bool allowed(const struct cfg_bool *b)
+{
+	return b->set && b->v;
+}
+
+static size_t wanted(const struct moat_config *cfg, const char *self_cert,
+		     const char *self_key, struct want out[4],
+		     const char *refused[4], size_t *nrefused)
 {
 	const struct cfg_api *api = cfg->api.n ? cfg->api.v : NULL;
 	const struct cfg_web *web = cfg->web.n ? cfg->web.v : NULL;
-	const struct cfg_str *l[4][3] = {
-		{ web ? &web->listen : NULL, NULL, NULL },
+	const struct {
+		const struct cfg_str *addr, *cert, *key;
+		bool allow_plain;
+	} l[4] = {
+		{ web ? &web->listen : NULL, NULL, NULL,
+		  web && allowed(&web->allow_plain_http) },
 		{ web ? &web->tls_listen : NULL, web ? &web->tls_cert : NULL,
-		  web ? &web->tls_key : NULL },
-		{ api ? &api->listen : NULL, NULL, NULL },
+		  web ? &web->tls_key : NULL, false },
+		{ api ? &api->listen : NULL, NULL, NULL,
+		  api && allowed(&api->allow_plain_http) },
 		{ api ? &api->tls_listen : NULL, api ? &api->tls_cert : NULL,
-		  api ? &api->tls_key : NULL },
+		  api ? &api->tls_key : NULL, false },
 	};
 	size_t n = 0;
 
+	if (nrefused)
+		*nrefused = 0;
 	if (api && api->enabled.set && !api->enabled.v)
 		return 0;
 	for (size_t i = 0; i < 4; i++) {
-		bool dup = false;
+		const char *a = l[i].addr ? l[i].addr->v : NULL;
+		bool dup = false, self;
 
-		if (!l[i][0] || !l[i][0]->v)
+		if (!a)
 			continue;
+		if (!l[i].cert && !l[i].allow_plain && !listen_is_loopback(a)) {
+			if (refused)
+				refused[(*nrefused)++] = a;
+			continue;
+		}
 		for (size_t j = 0; j < n; j++)
-			dup |= !strcmp(out[j].addr, l[i][0]->v);
+			dup |= !strcmp(out[j].addr, a);
 		if (dup)
 			continue;
-		out[n++] = (struct want){
-			.addr = l[i][0]->v,
-			.cert = l[i][1] ? l[i][1]->v : NULL,
-			.key = l[i][2] ? l[i][2]->v : NULL,
-		};
+		self = l[i].cert && !l[i].cert->v && !l[i].key->v;
+		out[n] = (struct want){ .addr = a, .self = self };
+		if (l[i].cert) {
+			out[n].cert = self ? self_cert : l[i].cert->v;
+			out[n].key = self ? self_key : l[i].key->v;
+		}
+		n++;
 	}
 	return n;
+}
+
+/* The self-signed pair the wanted listeners use, made when missing and
+ * checked; its fingerprint goes to the log and c->tls_fingerprint.
+ * false when it is wrong (the log says which file): those listeners are
+ * not served, the rest are. */
+static bool self_ready(struct ctl *c, const struct want *w, size_t n)
+{
+	const char *addrs[4], *cert = NULL, *key = NULL;
+	char fp[SELFSIGN_FP_LEN], err[512];
+	size_t na = 0;
+	bool made;
+
+	for (size_t i = 0; i < n; i++)
+		if (w[i].self) {
+			addrs[na++] = w[i].addr;
+			cert = w[i].cert;
+			key = w[i].key;
+		}
+	if (!na)
+		return true;
+	if (selfsign_ensure(cert, key, addrs, na, fp, &made, err,
+			    sizeof(err)) < 0) {
+		ctl_log("api: the self-signed certificate: %s; HTTPS without "
+			"tls_cert and tls_key is not served", err);
+		return false;
+	}
+	snprintf(c->tls_fingerprint, sizeof(c->tls_fingerprint), "%s", fp);
+	ctl_log("api: %s %s, SHA256 Fingerprint=%s", made ?
+		"made the self-signed certificate" :
+		"self-signed certificate", cert, fp);
+	return true;
+}
+
+/* STATE_DIR/tls/api.{crt,key}; the caller frees them. */
+static void self_paths(const struct ctl *c, char **cert, char **key)
+{
+	*cert = xasprintf("%s/tls/api.crt", c->state_dir);
+	*key = xasprintf("%s/tls/api.key", c->state_dir);
 }
 
 int ctl_api_open(struct ctl *c, const struct moat_config *cfg, char *err,
 		 size_t errlen)
 {
 	struct want w[4];
-	size_t n = wanted(cfg, w);
+	const char *refused[4];
+	char *cert, *key;
+	size_t nref, n;
+	bool self_ok;
+	int r = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		int fd = open_listener(w[i].addr, err, errlen);
+	self_paths(c, &cert, &key);
+	n = wanted(cfg, cert, key, w, refused, &nref);
+	for (size_t i = 0; i < nref; i++)
+		ctl_log("api: listen %s is plain HTTP on a non-loopback "
+			"address: not opened (use tls_listen, or set "
+			"allow_plain_http = true)", refused[i]);
+	self_ok = self_ready(c, w, n);
+	for (size_t i = 0; i < n && r == 0; i++) {
+		int fd;
 
-		if (fd < 0)
-			return -1;
-		add_listener(c, w[i].addr, fd, w[i].cert, w[i].key);
+		if (w[i].self && !self_ok) {
+			ctl_log("api: listener %s left out", w[i].addr);
+			continue;
+		}
+		if ((fd = open_listener(w[i].addr, err, errlen)) < 0)
+			r = -1;
+		else
+			add_listener(c, w[i].addr, fd, w[i].cert, w[i].key);
 	}
-	return 0;
+	free(cert);
+	free(key);
+	return r;
 }
 
+static void drop_listener(struct ctl *c, size_t i)
+{
+	struct ctl_listener *l = &c->listeners[i];
+
+	close(l->fd);
+	free(l->addr);
+	free(l->cert);
+	free(l->key);
+	memmove(l, l + 1, (c->nlisteners - i - 1) * sizeof(*l));
+	c->nlisteners--;
+}
+
+/* A socket handed over that the config no longer wants as it is (a plain
+ * one it now leaves out, an HTTPS one whose certificate is wrong) is
+ * closed rather than served as plain HTTP. */
 void ctl_api_adopt_tls(struct ctl *c, const struct moat_config *cfg)
 {
 	struct want w[4];
-	size_t n = wanted(cfg, w);
+	char *cert, *key;
+	size_t n;
+	bool self_ok;
 
-	for (size_t i = 0; i < c->nlisteners; i++)
+	self_paths(c, &cert, &key);
+	n = wanted(cfg, cert, key, w, NULL, NULL);
+	self_ok = self_ready(c, w, n);
+	for (size_t i = 0; i < c->nlisteners;) {
+		struct ctl_listener *l = &c->listeners[i];
+		const struct want *m = NULL;
+
 		for (size_t j = 0; j < n; j++)
-			if (w[j].cert && w[j].key &&
-			    !strcmp(w[j].addr, c->listeners[i].addr)) {
-				c->listeners[i].cert = xstrdup(w[j].cert);
-				c->listeners[i].key = xstrdup(w[j].key);
-			}
+			if (!strcmp(w[j].addr, l->addr))
+				m = &w[j];
+		if (!m || (m->self && !self_ok)) {
+			ctl_log("api: listener %s %s: closed", l->addr, !m ?
+				"is not in the config as it is now" :
+				"has no certificate");
+			drop_listener(c, i);
+			continue;
+		}
+		if (m->cert && m->key) {
+			l->cert = xstrdup(m->cert);
+			l->key = xstrdup(m->key);
+		}
+		i++;
+	}
+	free(cert);
+	free(key);
 }
 
 /* A PEM file as a sealed memfd at offset 0: api reads it before its

@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "ctl/client.h"
 #include "ctl/ctl.h"
+#include "ctl/method.h"
 #include "ctl/monitor.h"
 #include "net/net.h"
 #include "store/store.h"
@@ -646,10 +647,11 @@ json_t *ctl_status(struct ctl *c)
 		c->mon != NULL, "restores", (json_int_t)c->restores,
 		"last_restore", c->last_restore[0] ? c->last_restore : NULL,
 		"last_restore_at_ms", (json_int_t)c->last_restore_at));
-	json_object_set_new(s, "api", json_pack("{sbsisIsI}", "running",
+	json_object_set_new(s, "api", json_pack("{sbsisIsIss*}", "running",
 		c->api_running, "pid", c->api_running ? c->api_pid : 0,
 		"restarts", (json_int_t)c->api_restarts, "listeners",
-		(json_int_t)c->nlisteners));
+		(json_int_t)c->nlisteners, "tls_fingerprint",
+		c->tls_fingerprint[0] ? c->tls_fingerprint : NULL));
 	return s;
 }
 
@@ -1024,6 +1026,7 @@ out:
 	diag_list_free(&dl);
 	gen_free(c.cur);
 	gen_free(c.prev);
+	ctl_auth_free(&c);
 	store_close(c.store);
 	free(c.config_path);
 	free(c.exe);

@@ -33,7 +33,7 @@ struct ctl_gen {
 /* Who asks, for the audit log and the role check. */
 enum ctl_role { ROLE_VIEWER, ROLE_OPERATOR, ROLE_ADMIN };
 struct ctl_caller {
-	char who[64];			/* "root", "uid 1000", "ctl" */
+	char who[80];			/* "root", "uid 1000", "alice" */
 	char origin[64];		/* "ctl.sock", "api", "signal" */
 	enum ctl_role role;
 	bool from_api;			/* the untrusted process */
@@ -88,6 +88,9 @@ struct ctl {
 	bool stopping;
 	int exit_code;
 	bool handed_over;		/* a takeover took the sockets */
+	struct ctl_auth *auth;		/* auth.c's */
+	/* the self-signed certificate's SHA-256, "AB:CD:..."; "" if unused */
+	char tls_fingerprint[96];
 };
 
 struct ctl_opts {
@@ -137,7 +140,8 @@ int ctl_takeover_send(struct ctl *c, int client_fd);
 int ctl_api_open(struct ctl *c, const struct moat_config *cfg, char *err,
 		 size_t errlen);
 /* After a takeover: which of the sockets received are HTTPS, and with
- * which files, by the config's tls_listen addresses. */
+ * which files, by the config's tls_listen addresses; those the config
+ * does not want (any more) are closed. */
 void ctl_api_adopt_tls(struct ctl *c, const struct moat_config *cfg);
 void ctl_api_start(struct ctl *c);
 /* true: api is stopping, and the server is closed when it has gone */

@@ -26,6 +26,12 @@ enum {
 	RPC_E_DENIED = -32001,		/* the caller's role may not */
 	RPC_E_FAILED = -32002,		/* the method ran and failed */
 	RPC_E_BUSY = -32003,		/* another change is under way */
+	RPC_E_NOTFOUND = -32004,	/* no such thing */
+	RPC_E_CONFLICT = -32005,	/* exists, or the state forbids it */
+	RPC_E_UNAUTH = -32006,		/* no valid credentials */
+	RPC_E_SETUP = -32007,		/* setup is not done */
+	RPC_E_LIMIT = -32008,		/* too many attempts: wait */
+	RPC_E_INVALID = -32009,		/* a config that does not load */
 };
 
 /* Appends obj as one frame to b. -1 when it would exceed RPC_MAX_FRAME. */

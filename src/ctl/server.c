@@ -1,9 +1,10 @@
 /* ctl's RPC server: ctl.sock for the CLI (SO_PEERCRED: root or group
  * moat) and the socketpair of the api process, which is never trusted:
- * its connection gets the viewer role until sessions are verified in ctl
- * (the REST API's issue), and each method names the role it needs and
- * whether api may call it at all. */
+ * each of its requests names the HTTP client's credentials, which ctl
+ * checks itself (auth.c), and each method names the role it needs and
+ * whether api may call it at all (method.h). */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <stdio.h>
@@ -14,8 +15,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "base/util.h"
 #include "ctl/ctl.h"
+#include "ctl/method.h"
 #include "ctl/rpc.h"
 #include "store/store.h"
 #include "wg/wg.h"
@@ -28,6 +32,7 @@ struct ctl_conn {
 	bool subscribed;
 	bool closing;
 	unsigned denials;
+	unsigned refs;			/* kept requests (ctl_req_keep) */
 	struct ctl_conn *next;
 };
 
@@ -36,26 +41,30 @@ struct ctl_conn {
 typedef int (*method_fn)(struct ctl *c, struct ctl_conn *k, json_t *params,
 			 json_t **res);
 
-static int m_health(struct ctl *c, struct ctl_conn *k, json_t *p, json_t **res)
+static int m_health(struct ctl_req *r, json_t *p, json_t **res)
 {
+	struct ctl *c = r->c;
 	*res = json_pack("{sbsI}", "ok", 1, "revision", (json_int_t)(c->cur ?
 			 c->cur->revision : 0));
 	return 0;
 }
 
-static int m_status(struct ctl *c, struct ctl_conn *k, json_t *p, json_t **res)
+static int m_status(struct ctl_req *r, json_t *p, json_t **res)
 {
+	struct ctl *c = r->c;
 	*res = ctl_status(c);
 	return 0;
 }
 
-static int m_reload(struct ctl *c, struct ctl_conn *k, json_t *p, json_t **res)
+static int m_reload(struct ctl_req *r, json_t *p, json_t **res)
 {
-	return ctl_apply(c, NULL, NULL, 0, &k->who, res);
+	struct ctl *c = r->c;
+	return ctl_apply(c, NULL, NULL, 0, &r->who, res);
 }
 
-static int m_apply(struct ctl *c, struct ctl_conn *k, json_t *p, json_t **res)
+static int m_apply(struct ctl_req *r, json_t *p, json_t **res)
 {
+	struct ctl *c = r->c;
 	const char *path = NULL, *text = NULL;
 	json_int_t confirm = 0;
 
@@ -70,18 +79,18 @@ static int m_apply(struct ctl *c, struct ctl_conn *k, json_t *p, json_t **res)
 				 "0..86400}");
 		return -2;
 	}
-	return ctl_apply(c, path, text, (int)confirm, &k->who, res);
+	return ctl_apply(c, path, text, (int)confirm, &r->who, res);
 }
 
-static int m_confirm(struct ctl *c, struct ctl_conn *k, json_t *p,
-		     json_t **res)
+static int m_confirm(struct ctl_req *r, json_t *p, json_t **res)
 {
-	return ctl_confirm(c, &k->who, res);
+	struct ctl *c = r->c;
+	return ctl_confirm(c, &r->who, res);
 }
 
-static int m_rollback(struct ctl *c, struct ctl_conn *k, json_t *p,
-		      json_t **res)
+static int m_rollback(struct ctl_req *r, json_t *p, json_t **res)
 {
+	struct ctl *c = r->c;
 	json_int_t rev;
 
 	if (json_unpack(p, "{sI!}", "revision", &rev) < 0 || rev <= 0) {
@@ -89,21 +98,21 @@ static int m_rollback(struct ctl *c, struct ctl_conn *k, json_t *p,
 				 "number}");
 		return -2;
 	}
-	return ctl_rollback(c, rev, &k->who, res);
+	return ctl_rollback(c, rev, &r->who, res);
 }
 
-static int m_config_get(struct ctl *c, struct ctl_conn *k, json_t *p,
-			json_t **res)
+static int m_config_get(struct ctl_req *r, json_t *p, json_t **res)
 {
+	struct ctl *c = r->c;
 	*res = json_pack("{sssIss#ss}", "path", c->config_path, "revision",
 			 (json_int_t)c->cur->revision, "text", c->cur->text,
 			 (int)c->cur->len, "hash", c->cur->hash);
 	return 0;
 }
 
-static int m_revisions(struct ctl *c, struct ctl_conn *k, json_t *p,
-		       json_t **res)
+static int m_revisions(struct ctl_req *r, json_t *p, json_t **res)
 {
+	struct ctl *c = r->c;
 	struct store_revision *v = NULL;
 	json_int_t limit = 50;
 	char err[256];
@@ -144,12 +153,13 @@ static int audit_row(const struct store_audit *e, void *data)
 	return 0;
 }
 
-static int m_audit(struct ctl *c, struct ctl_conn *k, json_t *p, json_t **res)
+static int m_audit(struct ctl_req *r, json_t *p, json_t **res)
 {
+	struct ctl *c = r->c;
 	json_int_t after = -1, limit = 100;
 	json_t *a = json_array();
 	char err[256];
-	int r;
+	int st;
 
 	if (json_unpack(p, "{s?I,s?I!}", "after", &after, "limit",
 			&limit) < 0 || limit <= 0 || limit > 2000) {
@@ -158,11 +168,11 @@ static int m_audit(struct ctl *c, struct ctl_conn *k, json_t *p, json_t **res)
 				 "\"limit\": 1..2000}");
 		return -2;
 	}
-	r = after >= 0 ? store_audit_each(c->store, after, (size_t)limit,
+	st = after >= 0 ? store_audit_each(c->store, after, (size_t)limit,
 					  audit_row, a, err, sizeof(err)) :
 			 store_audit_tail(c->store, (size_t)limit, audit_row,
 					  a, err, sizeof(err));
-	if (r < 0) {
+	if (st < 0) {
 		json_decref(a);
 		*res = json_pack("{ss}", "error", err);
 		return -1;
@@ -171,29 +181,29 @@ static int m_audit(struct ctl *c, struct ctl_conn *k, json_t *p, json_t **res)
 	return 0;
 }
 
-static int m_audit_verify(struct ctl *c, struct ctl_conn *k, json_t *p,
-			  json_t **res)
+static int m_audit_verify(struct ctl_req *r, json_t *p, json_t **res)
 {
+	struct ctl *c = r->c;
 	long long bad = 0;
 	size_t rows = 0;
 	char err[256] = "", last[65] = "";
-	int r = store_audit_verify(c->store, &rows, &bad, last, err,
+	int st = store_audit_verify(c->store, &rows, &bad, last, err,
 				   sizeof(err));
 
-	if (r < 0) {
+	if (st < 0) {
 		*res = json_pack("{ss}", "error", err);
 		return -1;
 	}
-	*res = json_pack("{sbsIsIssss}", "intact", r == 0, "rows",
+	*res = json_pack("{sbsIsIssss}", "intact", st == 0, "rows",
 			 (json_int_t)rows, "first_bad", (json_int_t)bad,
-			 "message", r ? err : "", "last_hash", last);
+			 "message", st ? err : "", "last_hash", last);
 	return 0;
 }
 
 /* The running plan's peers: the config's and the store's. */
-static int m_wg_peers(struct ctl *c, struct ctl_conn *k, json_t *p,
-		      json_t **res)
+static int m_wg_peers(struct ctl_req *r, json_t *p, json_t **res)
 {
+	struct ctl *c = r->c;
 	const struct wg_plan *wg = c->cur->plans[COMP_WG];
 	const char *dev = NULL;
 	json_t *a = json_array();
@@ -233,12 +243,12 @@ static int m_wg_peers(struct ctl *c, struct ctl_conn *k, json_t *p,
 /* A runtime peer was added or removed (moat wg peer, which changed the
  * store and the device): the running plans take the store again, so that
  * a rollback or a reload keeps the peer, and the change is audited. */
-static int m_wg_changed(struct ctl *c, struct ctl_conn *k, json_t *p,
-			json_t **res)
+static int m_wg_changed(struct ctl_req *r, json_t *p, json_t **res)
 {
+	struct ctl *c = r->c;
 	const char *action, *dev, *peer = "";
 	char detail[160], e[512];
-	int r;
+	int st;
 
 	if (json_unpack(p, "{ss,ss,s?s!}", "action", &action, "device", &dev,
 			"peer", &peer) < 0 || (strcmp(action, "add") &&
@@ -247,11 +257,11 @@ static int m_wg_changed(struct ctl *c, struct ctl_conn *k, json_t *p,
 				 "\"add\"|\"del\", \"device\", \"peer\"}");
 		return -2;
 	}
-	r = ctl_wg_resync(c, e, sizeof(e));
+	st = ctl_wg_resync(c, e, sizeof(e));
 	snprintf(detail, sizeof(detail), "%.16s peer %.64s", dev, peer);
-	ctl_audit(c, &k->who, !strcmp(action, "add") ? "wg.peer.add" :
-		  "wg.peer.del", detail, r ? e : "ok");
-	if (r) {
+	ctl_audit(c, &r->who, !strcmp(action, "add") ? "wg.peer.add" :
+		  "wg.peer.del", detail, st ? e : "ok");
+	if (st) {
 		*res = json_pack("{ss}", "error", e);
 		return -1;
 	}
@@ -264,22 +274,22 @@ static int m_wg_changed(struct ctl *c, struct ctl_conn *k, json_t *p,
 
 /* wireguard-go was restarted by its supervisor: the device is back
  * empty, and the running plan goes to it again. */
-static int m_wg_sync(struct ctl *c, struct ctl_conn *k, json_t *p,
-		     json_t **res)
+static int m_wg_sync(struct ctl_req *r, json_t *p, json_t **res)
 {
+	struct ctl *c = r->c;
 	const char *dev = NULL;
 	char detail[96], e[512];
-	int r;
+	int st;
 
 	if (json_unpack(p, "{s?s!}", "device", &dev) < 0) {
 		*res = json_pack("{ss}", "error", "params: {\"device\": name}");
 		return -2;
 	}
-	r = ctl_wg_resync(c, e, sizeof(e));
+	st = ctl_wg_resync(c, e, sizeof(e));
 	snprintf(detail, sizeof(detail), "%.16s: its process was restarted",
 		 dev ? dev : "all devices");
-	ctl_audit(c, &k->who, "wg.sync", detail, r ? e : "ok");
-	if (r) {
+	ctl_audit(c, &r->who, "wg.sync", detail, st ? e : "ok");
+	if (st) {
 		*res = json_pack("{ss}", "error", e);
 		return -1;
 	}
@@ -287,34 +297,33 @@ static int m_wg_sync(struct ctl *c, struct ctl_conn *k, json_t *p,
 	return 0;
 }
 
-static int m_subscribe(struct ctl *c, struct ctl_conn *k, json_t *p,
-		       json_t **res)
+static int m_subscribe(struct ctl_req *r, json_t *p, json_t **res)
 {
-	k->subscribed = true;
+	ctl_req_subscribe(r);
 	*res = json_pack("{sb}", "ok", 1);
 	return 0;
 }
 
-static int m_takeover(struct ctl *c, struct ctl_conn *k, json_t *p,
-		      json_t **res)
+static int m_takeover(struct ctl_req *r, json_t *p, json_t **res)
 {
+	struct ctl *c = r->c;
 	int fd;
 
 	/* the sockets are ctl itself: root only, not the group */
-	if (k->who.uid != 0) {
-		ctl_audit(c, &k->who, "takeover", "refused: not root",
+	if (r->who.uid != 0) {
+		ctl_audit(c, &r->who, "takeover", "refused: not root",
 			  "permission denied");
 		*res = json_pack("{ss}", "error", "takeover: root only");
 		return -3;
 	}
-	if (uv_stream_get_write_queue_size((uv_stream_t *)&k->h) ||
-	    uv_fileno((uv_handle_t *)&k->h, &fd) < 0 ||
+	if (uv_stream_get_write_queue_size((uv_stream_t *)&r->k->h) ||
+	    uv_fileno((uv_handle_t *)&r->k->h, &fd) < 0 ||
 	    ctl_takeover_send(c, fd) < 0) {
 		*res = json_pack("{ss}", "error", "cannot hand the sockets "
 				 "over");
 		return -1;
 	}
-	ctl_audit(c, &k->who, "takeover", "sockets handed to a new ctl",
+	ctl_audit(c, &r->who, "takeover", "sockets handed to a new ctl",
 		  "ok");
 	c->handed_over = true;
 	ctl_stop(c, 0);
@@ -322,30 +331,52 @@ static int m_takeover(struct ctl *c, struct ctl_conn *k, json_t *p,
 	return 1;	/* answered already, with the sockets */
 }
 
-static const struct method {
-	const char *name;
-	enum ctl_role role;
-	bool api;		/* api may call it */
-	method_fn fn;
-} methods[] = {
-	{ "health", ROLE_VIEWER, true, m_health },
-	{ "status", ROLE_VIEWER, true, m_status },
+const struct ctl_method ctl_core_methods[] = {
+	{ "health", ROLE_VIEWER, M_PUBLIC, m_health },
+	{ "status", ROLE_VIEWER, M_API, m_status },
 	/* the text may hold private and preshared keys */
-	{ "config.get", ROLE_ADMIN, false, m_config_get },
-	{ "revisions", ROLE_VIEWER, true, m_revisions },
-	{ "wg.peers", ROLE_VIEWER, true, m_wg_peers },
-	{ "events.subscribe", ROLE_VIEWER, true, m_subscribe },
-	{ "reload", ROLE_OPERATOR, true, m_reload },
-	{ "confirm", ROLE_OPERATOR, true, m_confirm },
-	{ "wg.peers.changed", ROLE_OPERATOR, true, m_wg_changed },
-	{ "wg.sync", ROLE_OPERATOR, false, m_wg_sync },
-	{ "rollback", ROLE_ADMIN, true, m_rollback },
-	{ "audit", ROLE_ADMIN, true, m_audit },
-	{ "audit.verify", ROLE_ADMIN, true, m_audit_verify },
+	{ "config.get", ROLE_ADMIN, 0, m_config_get },
+	{ "revisions", ROLE_VIEWER, M_API, m_revisions },
+	{ "wg.peers", ROLE_VIEWER, M_API, m_wg_peers },
+	/* api's own connection subscribes: it serves /api/ws */
+	{ "events.subscribe", ROLE_VIEWER, M_PUBLIC, m_subscribe },
+	{ "reload", ROLE_OPERATOR, M_API | M_MUTATES, m_reload },
+	{ "confirm", ROLE_OPERATOR, M_API | M_MUTATES, m_confirm },
+	{ "wg.peers.changed", ROLE_OPERATOR, 0, m_wg_changed },
+	{ "wg.sync", ROLE_OPERATOR, 0, m_wg_sync },
+	{ "rollback", ROLE_ADMIN, M_API | M_MUTATES, m_rollback },
+	{ "audit", ROLE_ADMIN, M_API, m_audit },
+	{ "audit.verify", ROLE_ADMIN, M_API, m_audit_verify },
 	/* a path on ctl's file system: the local CLI only */
-	{ "apply", ROLE_ADMIN, false, m_apply },
-	{ "takeover", ROLE_ADMIN, false, m_takeover },
+	{ "apply", ROLE_ADMIN, 0, m_apply },
+	{ "takeover", ROLE_ADMIN, 0, m_takeover },
+	{ NULL, 0, 0, NULL },
 };
+
+static const struct ctl_method *const tables[] = {
+	ctl_core_methods,
+	ctl_auth_methods,
+};
+
+static const struct ctl_method *find_method(const char *name)
+{
+	for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
+		for (const struct ctl_method *m = tables[t]; m->name; m++)
+			if (!strcmp(m->name, name))
+				return m;
+	return NULL;
+}
+
+json_t *ctl_err(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return json_pack("{ss}", "error", msg);
+}
 
 /* --- connections ---------------------------------------------------------- */
 
@@ -410,73 +441,58 @@ void ctl_event(struct ctl *c, const char *name, json_t *data)
 	json_decref(ev);
 }
 
-static void dispatch(struct ctl_conn *k, json_t *msg)
+void ctl_req_subscribe(struct ctl_req *r)
 {
-	struct ctl *c = k->c;
-	const char *name = NULL;
-	json_t *id = NULL, *params, *res = NULL, *ans;
-	const struct method *m = NULL;
-	char err[256];
-	int r;
+	r->k->subscribed = true;
+}
 
-	if (rpc_request(msg, &id, &name, &params, err, sizeof(err)) < 0) {
-		ans = rpc_error(json_object_get(msg, "id"), RPC_E_REQUEST,
-				"%s", err);
-		goto send;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(methods) && !m; i++)
-		if (!strcmp(methods[i].name, name))
-			m = &methods[i];
-	if (!m) {
-		ans = rpc_error(id, RPC_E_METHOD, "no method \"%.64s\"", name);
-		goto send;
-	}
-	/* checked here whatever api says it checked */
-	if ((k->who.from_api && !m->api) || k->who.role < m->role) {
-		char d[128];
+/* The RPC error code of a method's status. */
+static int rpc_code(int status)
+{
+	static const struct { int status, code; } map[] = {
+		{ CTL_PARAMS, RPC_E_PARAMS },
+		{ CTL_DENIED, RPC_E_DENIED },
+		{ CTL_NOTFOUND, RPC_E_NOTFOUND },
+		{ CTL_CONFLICT, RPC_E_CONFLICT },
+		{ CTL_UNAUTH, RPC_E_UNAUTH },
+		{ CTL_SETUP, RPC_E_SETUP },
+		{ CTL_LIMIT, RPC_E_LIMIT },
+		{ CTL_INVALID, RPC_E_INVALID },
+		{ CTL_BUSY, RPC_E_BUSY },
+	};
 
-		/* audited, but a caller that keeps trying cannot fill the
-		 * disk with it: the tenth refusal closes the connection */
-		snprintf(d, sizeof(d), "method %s", m->name);
-		ctl_audit(c, &k->who, "denied", d, "permission denied");
-		ans = rpc_error(id, RPC_E_DENIED, "%s: permission denied",
-				m->name);
-		if (++k->denials >= 10) {
-			send_msg(k, ans);
-			json_decref(ans);
-			ctl_log("%s: 10 refused requests: closing the "
-				"connection", k->who.origin);
-			conn_close(k);
-			return;
-		}
-		goto send;
-	}
-	/* a stopping ctl still answers its api's health checks: api is
-	 * finishing what it holds (a takeover) */
-	if (!c->cur || (c->stopping && strcmp(m->name, "health"))) {
-		ans = rpc_error(id, RPC_E_BUSY, "ctl is stopping");
-		goto send;
-	}
-	r = m->fn(c, k, params, &res);
-	if (r == 1)
-		return;		/* answered already (takeover) */
-	if (r == -3) {
-		ans = rpc_error(id, RPC_E_DENIED, "%s", json_string_value(
-				json_object_get(res, "error")));
-		json_decref(res);
-	} else if (r == -2) {
-		ans = rpc_error(id, RPC_E_PARAMS, "%s", json_string_value(
-				json_object_get(res, "error")));
-		json_decref(res);
-	} else if (r < 0 && !json_object_get(res, "components")) {
-		ans = rpc_error(id, RPC_E_FAILED, "%s", json_string_value(
-				json_object_get(res, "error")) ?: "failed");
-		json_decref(res);
-	} else {
-		/* an apply that failed answers with its details */
-		ans = rpc_result(id, res);
-	}
-send:
+	for (size_t i = 0; i < ARRAY_SIZE(map); i++)
+		if (map[i].status == status)
+			return map[i].code;
+	return RPC_E_FAILED;
+}
+
+/* The answer to a method that returned status with res (stolen). An
+ * apply that failed answers with its details as a result (the CLI
+ * prints them); every other failure is an error whose data is what res
+ * holds besides "error". */
+static json_t *answer_of(json_t *id, const char *name, int status, json_t *res)
+{
+	json_t *ans, *data;
+	const char *msg;
+
+	if (status >= 0 || json_object_get(res, "components"))
+		return rpc_result(id, res);
+	msg = json_string_value(json_object_get(res, "error"));
+	ans = rpc_error(id, rpc_code(status), "%s", msg ? msg : "failed");
+	data = json_deep_copy(res);
+	json_object_del(data, "error");
+	if (json_object_size(data))
+		json_object_set(json_object_get(ans, "error"), "data", data);
+	json_decref(data);
+	json_decref(res);
+	(void)name;
+	return ans;
+}
+
+static void send_answer(struct ctl_conn *k, json_t *id, const char *name,
+			json_t *ans)
+{
 	if (send_msg(k, ans) < 0) {
 		json_decref(ans);
 		ans = rpc_error(id, RPC_E_FAILED, "%s: the answer is over %u "
@@ -484,6 +500,126 @@ send:
 		send_msg(k, ans);
 	}
 	json_decref(ans);
+}
+
+/* Refuses a request; the tenth refusal on a connection closes it (a
+ * caller that keeps trying cannot fill the audit log). 1 when closed. */
+static int deny(struct ctl_conn *k, json_t *id, const char *name,
+		const struct ctl_caller *who)
+{
+	json_t *ans;
+	char d[128];
+
+	snprintf(d, sizeof(d), "method %s", name);
+	ctl_audit(k->c, who, "denied", d, "permission denied");
+	ans = rpc_error(id, RPC_E_DENIED, "%s: permission denied", name);
+	if (++k->denials < 10) {
+		send_answer(k, id, name, ans);
+		return 0;
+	}
+	send_msg(k, ans);
+	json_decref(ans);
+	ctl_log("%s: 10 refused requests: closing the connection",
+		k->who.origin);
+	conn_close(k);
+	return 1;
+}
+
+static void dispatch(struct ctl_conn *k, json_t *msg)
+{
+	struct ctl *c = k->c;
+	struct ctl_req r = { .c = c, .k = k, .who = k->who };
+	const struct ctl_method *m = NULL;
+	const char *name = NULL;
+	json_t *params, *res = NULL;
+	char err[256];
+	int st;
+
+	if (rpc_request(msg, &r.id, &name, &params, err, sizeof(err)) < 0) {
+		send_answer(k, NULL, NULL, rpc_error(json_object_get(msg,
+			    "id"), RPC_E_REQUEST, "%s", err));
+		return;
+	}
+	m = find_method(name);
+	if (!m) {
+		send_answer(k, r.id, name, rpc_error(r.id, RPC_E_METHOD,
+			    "no method \"%.64s\"", name));
+		return;
+	}
+	/* api: the method must allow it, and the credentials the request
+	 * names decide who it is; checked here whatever api checked */
+	if (k->who.from_api) {
+		if (!(m->flags & (M_API | M_PUBLIC))) {
+			deny(k, r.id, m->name, &r.who);
+			return;
+		}
+		if (!(m->flags & M_PUBLIC)) {
+			st = ctl_auth_resolve(&r, m, json_object_get(msg,
+					      "auth"), &res);
+			if (st != CTL_OK) {
+				send_answer(k, r.id, name, answer_of(r.id,
+					    name, st, res));
+				return;
+			}
+		} else {
+			const char *src = json_string_value(json_object_get(
+				json_object_get(msg, "auth"), "source"));
+
+			snprintf(r.source, sizeof(r.source), "%.63s",
+				 src ? src : "?");
+			snprintf(r.who.origin, sizeof(r.who.origin),
+				 "api %.59s", r.source);
+		}
+	}
+	if (r.who.role < m->role) {
+		if (k->who.from_api)
+			send_answer(k, r.id, name, rpc_error(r.id,
+				    RPC_E_DENIED, "%s needs the %s role",
+				    name, store_role_name((enum store_role)
+				    m->role)));
+		else
+			deny(k, r.id, m->name, &r.who);
+		return;
+	}
+	/* a stopping ctl still answers its api's health checks: api is
+	 * finishing what it holds (a takeover) */
+	if (!c->cur || (c->stopping && strcmp(m->name, "health"))) {
+		send_answer(k, r.id, name, rpc_error(r.id, RPC_E_BUSY,
+			    "ctl is stopping"));
+		return;
+	}
+	st = m->fn(&r, params, &res);
+	if (st == CTL_ANSWERED || st == CTL_ASYNC)
+		return;
+	send_answer(k, r.id, name, answer_of(r.id, name, st, res));
+}
+
+struct ctl_req *ctl_req_keep(const struct ctl_req *r)
+{
+	struct ctl_req *copy = xmalloc(sizeof(*copy));
+
+	*copy = *r;
+	copy->id = json_incref(r->id);
+	r->k->refs++;
+	return copy;
+}
+
+static void conn_unref(struct ctl_conn *k);
+
+void ctl_req_answer(struct ctl_req *r, int status, json_t *res)
+{
+	struct ctl_conn *k = r->k;
+
+	if (!k->closing)
+		send_answer(k, r->id, NULL, answer_of(r->id, NULL, status,
+			    res));
+	else
+		json_decref(res);
+	json_decref(r->id);
+	sodium_memzero(r->session, sizeof(r->session));
+	sodium_memzero(r->csrf, sizeof(r->csrf));
+	free(r);
+	conn_unref(k);
 }
 
 static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *b)
@@ -495,12 +631,26 @@ static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *b)
 	*b = uv_buf_init(buf, sizeof(buf));
 }
 
+static void conn_free(struct ctl_conn *k)
+{
+	rpc_reader_free(&k->rd);
+	free(k);
+}
+
+/* A closed connection is freed once no kept request points to it. */
 static void on_closed(uv_handle_t *h)
 {
 	struct ctl_conn *k = h->data;
 
-	rpc_reader_free(&k->rd);
-	free(k);
+	k->h.data = NULL;
+	if (!k->refs)
+		conn_free(k);
+}
+
+static void conn_unref(struct ctl_conn *k)
+{
+	if (--k->refs == 0 && k->closing && !k->h.data)
+		conn_free(k);
 }
 
 static void conn_close(struct ctl_conn *k)

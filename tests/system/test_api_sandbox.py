@@ -315,11 +315,11 @@ def test_health_degraded_when_ctl_is_silent(api):
 
 def test_not_found_and_methods(api):
     rc, code, body = api.curl("/nope")
-    assert code == 404 and json.loads(body) == {"code": 404,
-                                                "message": "not found"}
+    assert code == 404 and json.loads(body) == {"code": "not_found",
+                                                "message": "no such path"}
     rc, code, body = api.curl("/health", "-X", "POST", "-d", "x=1")
     assert code == 405, body
-    assert json.loads(body)["code"] == 405
+    assert json.loads(body)["code"] == "method_not_allowed"
     rc, code, body = api.curl("/health", "-I")
     assert code == 200 and "content-length" in body.lower()
 

@@ -296,6 +296,70 @@ static void test_addr(void **state)
 	assert_false(ifname_valid("a b", false, &why));
 }
 
+/* Plain HTTP only on loopback: which listening addresses are, and the
+ * warning (not an error: Flywall's configs listen on 0.0.0.0:8080) for
+ * those that are not; HTTPS with both tls_cert and tls_key or neither. */
+static void test_listen_loopback(void **state)
+{
+	static const char *const loop[] = {
+		"127.0.0.1:8080", "127.1.2.3:1", "[::1]:443",
+		"[::ffff:127.0.0.1]:80",
+	};
+	static const char *const not_loop[] = {
+		":8080", "0.0.0.0:8080", "[::]:8080", "192.0.2.1:80",
+		"128.0.0.1:80", "[2001:db8::1]:443", "[::2]:80",
+		"[::ffff:192.0.2.1]:80", "localhost:80", "127.0.0.1", "",
+	};
+	static const struct {
+		const char *src;
+		int warnings, errors;
+	} plain[] = {
+		{ "api {\n  listen = \"127.0.0.1:8080\"\n}\n", 0, 0 },
+		{ "api {\n  listen = \"0.0.0.0:8080\"\n}\n", 1, 0 },
+		{ "web {\n  listen = \":80\"\n}\n", 1, 0 },
+		{ "api {\n  listen = \"0.0.0.0:8080\"\n"
+		  "  allow_plain_http = true\n}\n", 0, 0 },
+		{ "api {\n  listen = \"0.0.0.0:8080\"\n"
+		  "  allow_plain_http = false\n}\n", 1, 0 },
+		{ "api {\n  tls_listen = \":8443\"\n}\n", 0, 0 },
+		{ "api {\n  tls_listen = \":8443\"\n  tls_key = \"k\"\n}\n",
+		  0, 1 },
+		{ "api {\n  tls_listen = \":8443\"\n  tls_cert = \"c\"\n"
+		  "  tls_key = \"k\"\n}\n", 0, 0 },
+	};
+	struct diag_list dl = { 0 };
+	struct moat_config *cfg;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(loop) / sizeof(loop[0]); i++)
+		if (!listen_is_loopback(loop[i]))
+			fail_msg("\"%s\" not loopback", loop[i]);
+	for (size_t i = 0; i < sizeof(not_loop) / sizeof(not_loop[0]); i++)
+		if (listen_is_loopback(not_loop[i]))
+			fail_msg("\"%s\" taken for loopback", not_loop[i]);
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+		cfg = load(plain[i].src, false, &dl);
+		if ((int)dl.nwarnings != plain[i].warnings ||
+		    (int)dl.nerrors != plain[i].errors ||
+		    !cfg != (plain[i].errors > 0))
+			fail_msg("case %zu: %zu warnings, %zu errors\n%s", i,
+				 dl.nwarnings, dl.nerrors, plain[i].src);
+		cfg_free(cfg);
+		diag_list_free(&dl);
+		memset(&dl, 0, sizeof(dl));
+	}
+	cfg = load("api {\n  listen = \"0.0.0.0:8080\"\n}\n", false, &dl);
+	assert_non_null(cfg);
+	assert_int_equal(dl.n, 1);
+	assert_int_equal(dl.v[0].line, 2);
+	assert_int_equal(dl.v[0].col, 12);
+	assert_string_equal(dl.v[0].msg, "api: listen 0.0.0.0:8080 is plain "
+			    "HTTP on a non-loopback address and is not opened; "
+			    "use tls_listen, or set allow_plain_http = true");
+	cfg_free(cfg);
+	diag_list_free(&dl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +369,7 @@ int main(void)
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_addr),
 		cmocka_unit_test(test_listen),
+		cmocka_unit_test(test_listen_loopback),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
