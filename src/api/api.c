@@ -447,6 +447,7 @@ static struct MHD_Daemon *http_start(struct api *a, int fd,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 				API_CONN_MEMORY,
 				MHD_OPTION_NOTIFY_COMPLETED, api_http_done, a,
+				MHD_OPTION_UNESCAPE_CALLBACK, api_unescape, a,
 				MHD_OPTION_NOTIFY_CONNECTION, http_conn, a,
 				MHD_OPTION_THREAD_STACK_SIZE, API_STACK,
 				MHD_OPTION_ARRAY, extra,
@@ -537,7 +538,6 @@ static int http_start_one(struct api *a, int fd)
 		api_log("cannot serve on %s (libmicrohttpd refused it)", name);
 		return -1;
 	}
-	a->tls[a->n_mhd] = pem != NULL;
 	a->mhd_fd[a->n_mhd++] = fd;
 	api_log("serving %s on %s", pem ? "HTTPS" : "HTTP", name);
 	return 0;

@@ -52,7 +52,6 @@ struct api {
 	struct MHD_Daemon *mhd[API_MAX_LISTEN];
 	int mhd_fd[API_MAX_LISTEN];	/* the listening socket of each */
 	bool quiesced[API_MAX_LISTEN];	/* MHD let go of its socket */
-	bool tls[API_MAX_LISTEN];	/* HTTPS */
 	size_t n_mhd;
 	struct api_pem pem[API_MAX_LISTEN];	/* one per TLS listener */
 	size_t n_pem;
@@ -82,6 +81,9 @@ enum MHD_Result api_http_request(void *cls, struct MHD_Connection *c,
 				 size_t *upload_size, void **req);
 void api_http_done(void *cls, struct MHD_Connection *c, void **req,
 		   enum MHD_RequestTerminationCode why);
+/* MHD_OPTION_UNESCAPE_CALLBACK: percent-decoding in which "%00" cannot
+ * cut a path short. */
+size_t api_unescape(void *cls, struct MHD_Connection *c, char *s);
 /* A connection served its first request (api.c counts the fresh ones). */
 void api_conn_used(struct api *a, struct MHD_Connection *c);
 /* An event from ctl ({"event", "data"}), for /api/ws and /metrics. */

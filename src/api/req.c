@@ -186,6 +186,42 @@ json_t *api_call(struct api_req *q, const char *method, json_t *params,
 
 /* ---- the request ---- */
 
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+size_t api_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	char *w = s;
+
+	(void)cls;
+	(void)c;
+	for (const char *r = s; *r; r++) {
+		int hi, lo;
+
+		if (r[0] == '%' && (hi = hexval(r[1])) >= 0 &&
+		    (lo = hexval(r[2])) >= 0) {
+			/* "%00" would end the C string and hide what follows
+			 * ("/api/status%00x" read as "/api/status"): it
+			 * becomes a control byte, which no path may hold */
+			*w++ = (char)(hi * 16 + lo) ? (char)(hi * 16 + lo) :
+			       '\x01';
+			r += 2;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
 json_t *api_body(struct api_req *q, const struct body_field *schema)
 {
 	struct body_error e;
@@ -225,15 +261,14 @@ static void client_addr(struct MHD_Connection *c, char *out, size_t n)
 	snprintf(out, n, "%s", host);
 }
 
-static bool conn_tls(struct api *a, struct MHD_Connection *c)
+/* MHD answers a TLS session only for a connection of an HTTPS daemon
+ * (the daemon itself would not do: a pool's worker is not its master). */
+static bool conn_tls(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
-		MHD_CONNECTION_INFO_DAEMON);
+		MHD_CONNECTION_INFO_GNUTLS_SESSION);
 
-	for (size_t i = 0; ci && i < a->n_mhd; i++)
-		if (a->mhd[i] == ci->daemon)
-			return a->tls[i];
-	return false;
+	return ci && ci->tls_session;
 }
 
 /* The credentials the client sent, for ctl: a Bearer token, or the
@@ -381,7 +416,7 @@ enum MHD_Result api_http_request(void *cls, struct MHD_Connection *c,
 		return send_answer(q);
 	}
 	client_addr(c, q->source, sizeof(q->source));
-	q->tls = conn_tls(a, c);
+	q->tls = conn_tls(c);
 	q->auth = credentials(q);
 	q->m.route->fn(q);
 	return send_answer(q);
