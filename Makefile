@@ -9,7 +9,8 @@ DEPS_BUILD = gcc meson ninja-build pkg-config libnftables-dev libnftnl-dev \
 DEPS_TEST  = libcmocka-dev clang python3 bc golang-go golang-github-hashicorp-hcl-v2-dev \
 	     nftables iproute2 python3-pytest socat curl netcat-openbsd iputils-ping \
 	     dnsmasq-base wireguard-go wireguard-tools qrencode zbar-tools openssl \
-	     qemu-system-x86 kmod cpio
+	     qemu-system-x86 kmod cpio python3-websockets python3-prometheus-client \
+	     golang-github-getkin-kin-openapi-dev wrk nginx-light
 DEPS = $(DEPS_BUILD) $(DEPS_TEST)
 
 BUILD = build
@@ -62,7 +63,8 @@ fuzz: $(FUZZ)/build.ninja
 	@ninja -C $(FUZZ) >/dev/null
 	@mkdir -p $(FUZZ)/corpus-hcl $(FUZZ)/corpus-fw $(FUZZ)/corpus-set $(FUZZ)/corpus-net \
 		$(FUZZ)/corpus-wg_genl $(FUZZ)/corpus-wg_quick $(FUZZ)/corpus-monitor \
-		$(FUZZ)/corpus-rpc $(FUZZ)/corpus-body
+		$(FUZZ)/corpus-rpc $(FUZZ)/corpus-body $(FUZZ)/corpus-cfgdiff \
+		$(FUZZ)/corpus-route $(FUZZ)/corpus-ws
 	@cp tests/hcl/oracle/*.hcl tests/hcl/divergent/*.hcl examples/*.hcl $(FUZZ)/corpus-hcl/
 	@cp tests/golden/*.hcl examples/*.hcl $(FUZZ)/corpus-fw/
 	@cp tests/fuzz/set-seeds/* $(FUZZ)/corpus-set/
@@ -72,7 +74,10 @@ fuzz: $(FUZZ)/build.ninja
 	@cp tests/fuzz/monitor-seeds/* $(FUZZ)/corpus-monitor/
 	@cp tests/fuzz/rpc-seeds/* $(FUZZ)/corpus-rpc/
 	@cp tests/fuzz/body-seeds/* $(FUZZ)/corpus-body/
-	@cd $(FUZZ) && for h in hcl fw set net wg_genl wg_quick monitor rpc body; do \
+	@cp tests/fuzz/cfgdiff-seeds/* $(FUZZ)/corpus-cfgdiff/
+	@cp tests/fuzz/route-seeds/* $(FUZZ)/corpus-route/
+	@cp tests/fuzz/ws-seeds/* $(FUZZ)/corpus-ws/
+	@cd $(FUZZ) && for h in hcl fw set net wg_genl wg_quick monitor rpc body cfgdiff route ws; do \
 		./tests/fuzz/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) \
 		-max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 		corpus-$$h >fuzz-$$h.log 2>&1; rc=$$?; tail -8 fuzz-$$h.log; \

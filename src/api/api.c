@@ -435,7 +435,7 @@ static struct MHD_Daemon *http_start(struct api *a, int fd,
 	return MHD_start_daemon((pem ? MHD_USE_TLS : 0) |
 				MHD_USE_INTERNAL_POLLING_THREAD |
 				MHD_USE_EPOLL | MHD_USE_ITC |
-				MHD_USE_ERROR_LOG,
+				MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG,
 				0, NULL, NULL, api_http_request, a,
 				/* first, or MHD logs some on its own */
 				MHD_OPTION_EXTERNAL_LOGGER, http_log, a,
@@ -710,6 +710,7 @@ static int api_init(struct api *a, int rpc_fd)
 	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&a->rpc.lock, NULL);
 	pthread_mutex_init(&a->log_lock, NULL);
+	a->metrics = api_metrics_new();
 	atomic_init(&a->ctl_ok, -1);
 	a->rpc.fd = rpc_fd;
 	a->rpc.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -725,7 +726,10 @@ static int api_init(struct api *a, int rpc_fd)
 static void api_free(struct api *a)
 {
 	rpc_close(&a->rpc);
+	ws_stop(a);		/* the WebSockets go before MHD does */
 	http_stop(a);
+	ws_free(a);
+	api_metrics_free(a->metrics);
 	pthread_cond_destroy(&a->rpc.answered);
 	pthread_mutex_destroy(&a->rpc.lock);
 	pthread_mutex_destroy(&a->log_lock);
@@ -762,7 +766,8 @@ int api_main(struct api_sandbox *sb)
 	if (api_init(&a, sb->rpc_fd) < 0 || tls_read_all(&a, sb) < 0 ||
 	    tls_check_all(&a) < 0)
 		goto out;
-	if (api_sandbox_enter(sb) < 0 || http_start_all(&a, sb) < 0)
+	if (api_sandbox_enter(sb) < 0 || ws_start(&a) < 0 ||
+	    http_start_all(&a, sb) < 0)
 		goto out;
 	status = api_loop(&a);
 out:

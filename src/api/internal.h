@@ -12,6 +12,7 @@
 
 #include "api/api.h"
 #include "api/body.h"
+#include "api/metrics.h"
 #include "api/route.h"
 #include "base/buf.h"
 #include "ctl/rpc.h"
@@ -65,6 +66,8 @@ struct api {
 	pthread_mutex_t log_lock;	/* the MHD log rate limit */
 	time_t log_sec;
 	unsigned int log_n, log_dropped;
+	struct ws_hub *ws;		/* ws_io.c: /api/ws */
+	struct api_metrics *metrics;	/* metrics.c */
 };
 
 /* Asks ctl METHOD(params) (stolen), with auth (borrowed, may be NULL: the
@@ -88,6 +91,15 @@ size_t api_unescape(void *cls, struct MHD_Connection *c, char *s);
 void api_conn_used(struct api *a, struct MHD_Connection *c);
 /* An event from ctl ({"event", "data"}), for /api/ws and /metrics. */
 void api_on_event(struct api *a, json_t *msg);
+/* ws_io.c: its threads, started inside the sandbox before MHD; stopped
+ * (every socket given back) before MHD stops, freed after. */
+int ws_start(struct api *a);
+void ws_stop(struct api *a);
+void ws_free(struct api *a);
+/* The WebSockets' credentials are checked again soon (a change went
+ * through the API: it may have revoked them). */
+void ws_recheck_soon(struct api *a);
+void ws_metrics_text(struct api *a, struct buf *b);
 
 /* ---- for handlers ---- */
 
@@ -153,5 +165,9 @@ const char *api_param(const struct api_req *q, size_t i);
 /* The route tables (each ends with a NULL pattern). */
 extern const struct api_route api_core_routes[];	/* req.c */
 extern const struct api_route api_auth_routes[];	/* h_auth.c */
+extern const struct api_route api_ws_routes[];		/* ws_io.c */
+extern const struct api_route api_metrics_routes[];	/* metrics.c */
+extern const struct api_route api_wg_routes[];	/* h_wg.c */
+extern const struct api_route api_config_routes[];	/* h_config.c */
 
 #endif

@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "api/internal.h"
+#include "api/openapi.h"
 #include "base/util.h"
 
 /* A body larger than its route allows is refused with 413 at once. */
@@ -25,6 +26,10 @@
 static const struct api_route *const tables[] = {
 	api_core_routes,
 	api_auth_routes,
+	api_wg_routes,
+	api_config_routes,
+	api_ws_routes,
+	api_metrics_routes,
 };
 
 /* ---- answers ---- */
@@ -37,6 +42,7 @@ static const char *code_name(unsigned status)
 		{ 403, "forbidden" }, { 404, "not_found" },
 		{ 405, "method_not_allowed" }, { 409, "conflict" },
 		{ 413, "payload_too_large" }, { 414, "uri_too_long" },
+		{ 415, "unsupported_media_type" },
 		{ 422, "invalid_config" }, { 428, "setup_required" },
 		{ 429, "too_many_requests" }, { 500, "internal_error" },
 		{ 503, "unavailable" },
@@ -186,40 +192,11 @@ json_t *api_call(struct api_req *q, const char *method, json_t *params,
 
 /* ---- the request ---- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 size_t api_unescape(void *cls, struct MHD_Connection *c, char *s)
 {
-	char *w = s;
-
 	(void)cls;
 	(void)c;
-	for (const char *r = s; *r; r++) {
-		int hi, lo;
-
-		if (r[0] == '%' && (hi = hexval(r[1])) >= 0 &&
-		    (lo = hexval(r[2])) >= 0) {
-			/* "%00" would end the C string and hide what follows
-			 * ("/api/status%00x" read as "/api/status"): it
-			 * becomes a control byte, which no path may hold */
-			*w++ = (char)(hi * 16 + lo) ? (char)(hi * 16 + lo) :
-			       '\x01';
-			r += 2;
-		} else {
-			*w++ = *r;
-		}
-	}
-	*w = '\0';
-	return (size_t)(w - s);
+	return route_unescape(s);
 }
 
 json_t *api_body(struct api_req *q, const struct body_field *schema)
@@ -431,6 +408,7 @@ void api_http_done(void *cls, struct MHD_Connection *c, void **req,
 	if (!q)
 		return;
 	atomic_fetch_sub(&a->inflight, 1);
+	api_metrics_done(q);
 	if (q->resp)
 		MHD_destroy_response(q->resp);
 	for (size_t i = 0; i < q->nheaders; i++) {
@@ -448,14 +426,18 @@ void api_http_done(void *cls, struct MHD_Connection *c, void **req,
 	*req = NULL;
 }
 
-/* Events from ctl: nothing serves them yet (the WebSocket work). */
-void api_on_event(struct api *a, json_t *msg)
-{
-	(void)a;
-	(void)msg;
-}
-
 /* ---- the core routes ---- */
+
+static char *openapi_text;
+
+static void make_openapi(void)
+{
+	json_t *doc = openapi_doc(tables, ARRAY_SIZE(tables), MOAT_VERSION);
+
+	openapi_text = doc ? json_dumps(doc, JSON_INDENT(1) |
+					JSON_SORT_KEYS) : NULL;
+	json_decref(doc);
+}
 
 /* Notes when ctl stops or starts answering: one line per change, not per
  * request. */
@@ -475,14 +457,37 @@ static void note_ctl(struct api *a, bool ok, json_t *answer)
 			API_RPC_TIMEOUT_MS);
 }
 
+/* How long ctl's good health answer stands for the next /health: a
+ * monitor polling many times a second does not cost ctl a message each
+ * time, and ctl gone is still seen within this. */
+#define HEALTH_CACHE_NS 100000000LL
+
+static long long mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 /* GET /health: 200 when ctl answers its health RPC, else 503. No
  * credentials, before setup too. */
 static void get_health(struct api_req *q)
 {
-	json_t *ans = api_rpc_call(q->a, "health", json_object(), NULL,
-				   API_RPC_TIMEOUT_MS);
-	bool ok = json_object_get(ans, "result") != NULL;
+	static atomic_llong good_at;
+	long long now = mono_ns(), last = atomic_load(&good_at);
+	json_t *ans;
+	bool ok;
 
+	if (last && now - last < HEALTH_CACHE_NS) {
+		api_reply(q, 200, json_pack("{ssso}", "status", "ok", "ctl",
+					    json_true()));
+		return;
+	}
+	ans = api_rpc_call(q->a, "health", json_object(), NULL,
+			   API_RPC_TIMEOUT_MS);
+	ok = json_object_get(ans, "result") != NULL;
+	atomic_store(&good_at, ok ? mono_ns() : 0);
 	note_ctl(q->a, ok, ans);
 	json_decref(ans);
 	api_reply(q, ok ? 200 : 503, json_pack("{ssso}", "status", ok ? "ok" :
@@ -499,9 +504,25 @@ static void get_status(struct api_req *q)
 		api_reply(q, 200, r);
 }
 
+/* GET /api/openapi.json: made once from the route tables. */
+static void get_openapi(struct api_req *q)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, make_openapi);
+	if (!openapi_text) {
+		api_reply_error(q, 500, NULL, "the document could not be made");
+		return;
+	}
+	api_reply_data(q, 200, "application/json", openapi_text,
+		       strlen(openapi_text));
+}
+
 const struct api_route api_core_routes[] = {
 	{ "GET", "/health", get_health, R_PUBLIC, 0,
 	  "Whether api and ctl answer" },
+	{ "GET", "/api/openapi.json", get_openapi, R_PUBLIC, 0,
+	  "This document: OpenAPI 3.0, every route" },
 	{ "GET", "/api/status", get_status, 0, 0,
 	  "The gateway's status: components, revision, monitor" },
 	{ NULL, NULL, NULL, 0, 0, NULL },

@@ -39,7 +39,7 @@ static int match(const char *pattern, const char *path, struct route_match *m)
 
 	m->nparams = 0;
 	while (*p) {
-		if (p[0] == '{' && p[1] == '}') {
+		if (p[0] == '{' && strchr(p, '}')) {
 			size_t n = strcspn(s, "/");
 
 			if (n == 0 || m->nparams == ROUTE_MAX_PARAMS)
@@ -49,7 +49,7 @@ static int match(const char *pattern, const char *path, struct route_match *m)
 			memcpy(m->params[m->nparams], s, n);
 			m->params[m->nparams++][n] = '\0';
 			s += n;
-			p += 2;
+			p = strchr(p, '}') + 1;
 			continue;
 		}
 		if (*p != *s)
@@ -110,4 +110,39 @@ int route_find(const struct api_route *const *tables, size_t ntables,
 	if (path_seen)
 		return 405;
 	return too_long ? 400 : 404;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+size_t route_unescape(char *s)
+{
+	char *w = s;
+
+	for (const char *r = s; *r; r++) {
+		int hi, lo;
+
+		if (r[0] == '%' && (hi = hexval(r[1])) >= 0 &&
+		    (lo = hexval(r[2])) >= 0) {
+			int v = hi * 16 + lo;
+
+			/* "%00" would end the C string and hide what follows
+			 * ("/api/status%00x" read as "/api/status"): it
+			 * becomes a control byte, which no path may hold */
+			*w++ = v ? (char)v : '\x01';
+			r += 2;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
 }

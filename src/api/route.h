@@ -21,7 +21,8 @@ typedef void (*route_fn)(struct api_req *q);
 
 struct api_route {
 	const char *method;	/* "GET", "POST", ...; GET also takes HEAD */
-	const char *pattern;	/* "/v1/devices/{}/peers/{}" */
+	/* "/v1/devices/{}/peers/{}": each {} or {name} is one segment */
+	const char *pattern;
 	route_fn fn;
 	unsigned flags;
 	size_t body_max;	/* 0: the request may have no body */
@@ -49,5 +50,11 @@ bool route_path_ok(const char *path, const char **why);
  * filled), 400 a parameter is too long. */
 int route_find(const struct api_route *const *tables, size_t ntables,
 	       const char *method, const char *path, struct route_match *m);
+
+/* Percent-decodes s in place (MHD's unescape callback): "%XX" becomes
+ * its byte, "%00" the control byte 0x01 (route_path_ok refuses it)
+ * rather than an end of string; a '%' not followed by two hex digits
+ * stays. Returns the new length. */
+size_t route_unescape(char *s);
 
 #endif

@@ -1,6 +1,8 @@
 /* moat wg peer add|del|list|show, moat wg export, moat wg supervise. A
  * runtime peer is kept in the store and, when the device is up, sent to
- * it at once: that peer alone, whatever the device holds. */
+ * it at once: that peer alone, whatever the device holds. The checks,
+ * the store and the device are wg/runtime.h's, shared with ctl (the REST
+ * API); this file is the command line around them. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -25,7 +27,7 @@
 #include "wg/go.h"
 #include "wg/key.h"
 #include "wg/qr.h"
-#include "wg/quick.h"
+#include "wg/runtime.h"
 
 /* The device of the config, compiled, with its runtime peers. */
 struct dev_ctx {
@@ -33,7 +35,6 @@ struct dev_ctx {
 	struct wg_plan *plan;
 	struct wg_device *dev;
 	const char *state_dir;
-	size_t nconfig;		/* peers [0, nconfig) are the config's */
 };
 
 static int fail(const char *fmt, ...) MOAT_PRINTF(1, 2);
@@ -72,7 +73,6 @@ static int dev_open(struct dev_ctx *x, const char *path, const char *name,
 	if (!x->dev)
 		return fail("%s: no enabled wireguard device of that name in "
 			    "%s", name, path);
-	x->nconfig = x->dev->npeers;
 	if (!with_store)
 		return MOAT_EXIT_OK;
 	s = store_open(x->state_dir, err, sizeof(err));
@@ -89,56 +89,7 @@ static void dev_close(struct dev_ctx *x)
 	cfg_free(x->cfg);
 }
 
-/* --- a change of one peer, live --------------------------------------------- */
-
-/* Sends one peer's change to the device, whatever else it holds: the
- * cost does not grow with its peers. *live: the device was there. */
-static int send_one(const char *devname, const struct wg_peer *p,
-		    unsigned fields, bool *live)
-{
-	struct wg_device now = { .name = (char *)devname };
-	struct wg_peer_change pc = { .peer = p, .fields = fields };
-	struct wg_change c = { .dev = &now, .peers = &pc, .npeers = 1 };
-	enum wg_backend be = wg_backend_of(devname);
-	char err[256] = "";
-	int r;
-
-	*live = false;
-	if (be == WG_BACKEND_NONE)
-		return 0;
-	r = wg_write(be, &c, err, sizeof(err));
-	if (r < 0)
-		return fail("%s: %s", devname, *err ? err : strerror(-r));
-	*live = true;
-	return 0;
-}
-
 /* --- client configs -------------------------------------------------------- */
-
-/* Where clients reach the gateway: --endpoint, else the first IPv4
- * address of an interface with a gateway (the uplink) and the port. */
-static char *server_endpoint(const struct dev_ctx *x, const char *given,
-			     uint16_t port)
-{
-	if (given)
-		return strchr(given, ':') && given[0] != '[' ? xstrdup(given) :
-		       given[0] == '[' && strstr(given, "]:") ?
-		       xstrdup(given) : xasprintf("%s:%u", given, port);
-	if (!port)
-		return NULL;
-	CFG_EACH(struct cfg_interface, i, x->cfg->interfaces)
-		if (i->gateway.v && i->ipv4.n) {
-			char *h = xstrdup(i->ipv4.v[0]), *slash = strchr(h, '/');
-			char *e;
-
-			if (slash)
-				*slash = '\0';
-			e = xasprintf("%s:%u", h, port);
-			free(h);
-			return e;
-		}
-	return NULL;
-}
 
 struct export_opts {
 	const char *endpoint;
@@ -151,54 +102,22 @@ struct export_opts {
 static int client_conf(const struct dev_ctx *x, const struct wg_peer *p,
 		       const uint8_t *priv, const struct export_opts *eo)
 {
-	struct wg_client_conf cc = { 0 };
-	uint8_t key[WG_KEY_LEN];
-	char **addr = xcalloc(p->nallowed + 1, sizeof(*addr));
-	char **allowed = xcalloc(x->dev->naddresses + 2, sizeof(*allowed));
-	char *endpoint = server_endpoint(x, eo->endpoint, x->dev->port);
+	uint8_t key[WG_KEY_LEN], server_pub[WG_KEY_LEN];
+	char *endpoint = wg_rt_server_endpoint(x->cfg, eo->endpoint,
+					       x->dev->port);
 	char *text;
 	int r = MOAT_EXIT_OK;
 
 	if (!wg_device_key(x->dev, x->state_dir, key) ||
-	    !wg_pubkey(key, cc.server_pub)) {
+	    !wg_pubkey(key, server_pub)) {
 		sodium_memzero(key, sizeof(key));
-		r = fail("%s has no private key yet: run moat apply first",
-			 x->dev->name);
-		goto out;
+		free(endpoint);
+		return fail("%s has no private key yet: run moat apply first",
+			    x->dev->name);
 	}
 	sodium_memzero(key, sizeof(key));
-	if (priv) {
-		cc.has_priv = true;
-		memcpy(cc.priv, priv, WG_KEY_LEN);
-	}
-	for (size_t i = 0; i < p->nallowed; i++) {
-		addr[i] = xmalloc(64);
-		wg_allowed_format(&p->allowed[i], addr[i], 64);
-	}
-	cc.address = addr;
-	cc.naddress = p->nallowed;
-	cc.dns = x->dev->dns;
-	cc.ndns = x->dev->ndns;
-	cc.mtu = x->dev->mtu;
-	cc.has_psk = p->has_psk;
-	memcpy(cc.psk, p->psk, WG_KEY_LEN);
-	cc.endpoint = endpoint;
-	if (eo->all_traffic) {
-		allowed[cc.nallowed++] = xstrdup("0.0.0.0/0");
-		allowed[cc.nallowed++] = xstrdup("::/0");
-	} else {
-		for (size_t i = 0; i < x->dev->naddresses; i++) {
-			struct wg_allowed net;
-
-			if (!wg_allowed_parse(x->dev->addresses[i], &net))
-				continue;
-			allowed[cc.nallowed] = xmalloc(64);
-			wg_allowed_format(&net, allowed[cc.nallowed++], 64);
-		}
-	}
-	cc.allowed_ips = allowed;
-	cc.keepalive = p->keepalive;
-	text = wg_quick_client(&cc);
+	text = wg_rt_client_conf(x->dev, p, server_pub, priv, endpoint,
+				 eo->all_traffic);
 	if (!endpoint)
 		fprintf(stderr, "moat wg: no Endpoint in the client config: "
 			"give --endpoint HOST[:PORT] (the device has %s)\n",
@@ -227,14 +146,6 @@ static int client_conf(const struct dev_ctx *x, const struct wg_peer *p,
 	}
 	sodium_memzero(text, strlen(text));
 	free(text);
-out:
-	sodium_memzero(&cc, sizeof(cc));
-	for (size_t i = 0; i < p->nallowed; i++)
-		free(addr[i]);
-	free(addr);
-	for (size_t i = 0; allowed[i]; i++)
-		free(allowed[i]);
-	free(allowed);
 	free(endpoint);
 	return r;
 }
@@ -321,51 +232,13 @@ static int peer_args(const char *cmd, int argc, char **argv,
 	return MOAT_EXIT_OK;
 }
 
-static bool name_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n && n <= 64 && strspn(s, "abcdefghijklmnopqrstuvwxyz"
-				      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-				      "_.-@") == n;
-}
-
-static const struct wg_peer *find_peer(const struct dev_ctx *x,
-				       const char *who)
-{
-	uint8_t key[WG_KEY_LEN];
-	bool is_key = wg_key_from_b64(who, key) ||
-		      wg_key_from_urlsafe(who, key);
-
-	for (size_t i = 0; i < x->dev->npeers; i++) {
-		const struct wg_peer *p = &x->dev->peers[i];
-
-		if ((p->name && !strcmp(p->name, who)) ||
-		    (is_key && !memcmp(p->pub, key, WG_KEY_LEN)))
-			return p;
-	}
-	return NULL;
-}
-
 static int allowed_from(struct wg_peer *p, const char *list)
 {
-	char *copy = xstrdup(list), *tok, *save = NULL;
-	int r = 0;
+	char bad[80];
 
-	for (tok = strtok_r(copy, ",", &save); tok && !r;
-	     tok = strtok_r(NULL, ",", &save)) {
-		struct wg_allowed a;
-
-		while (*tok == ' ')
-			tok++;
-		if (!wg_allowed_parse(tok, &a))
-			r = fail("--allowed-ips: \"%s\" is not a prefix", tok);
-		else
-			wg_peer_add_allowed(p, &a);
-	}
-	free(copy);
-	wg_allowed_sort(p->allowed, p->nallowed);
-	return r;
+	if (!wg_rt_allowed_parse(list, p, bad, sizeof(bad)))
+		return fail("--allowed-ips: \"%s\" is not a prefix", bad);
+	return 0;
 }
 
 /* Stores peer p and sends it to the device: a clash of name or key with
@@ -374,33 +247,20 @@ static int allowed_from(struct wg_peer *p, const char *list)
 static int add_one(const struct dev_ctx *x, struct store *s,
 		   const struct wg_peer *p, bool *live)
 {
+	const char *what;
+	const struct wg_peer *o = wg_rt_clash(x->dev, p, &what);
 	char err[256];
-	int r;
 
-	for (size_t i = 0; i < x->dev->npeers; i++) {
-		const struct wg_peer *o = &x->dev->peers[i];
-		const char *what = strcmp(o->name, p->name) ? "public key" :
-				   "name";
-
-		if (strcmp(o->name, p->name) && memcmp(o->pub, p->pub,
-						       WG_KEY_LEN))
-			continue;
-		return i < x->nconfig ?
+	if (o)
+		return !o->from_store ?
 		       fail("%s: peer \"%s\" of the config (%s:%d) has that "
 			    "%s", x->dev->name, o->name, o->pos.file,
 			    o->pos.line, what) :
 		       fail("%s: peer \"%s\" added earlier has that %s",
 			    x->dev->name, o->name, what);
-	}
-	if (store_wg_peer_add(s, x->dev->name, p, err, sizeof(err)) < 0)
+	if (wg_rt_add(s, x->dev->name, p, live, err, sizeof(err)) < 0)
 		return fail("%s", err);
-	r = send_one(x->dev->name, p, WG_PEER_ALLOWED | WG_PEER_NEW |
-		     (p->has_psk ? WG_PEER_PSK : 0) |
-		     (p->endpoint.family ? WG_PEER_ENDPOINT : 0) |
-		     (p->keepalive ? WG_PEER_KEEPALIVE : 0), live);
-	if (r)
-		store_wg_peer_del(s, x->dev->name, p->name, err, sizeof(err));
-	return r;
+	return 0;
 }
 
 /* A running ctl takes the store again (its plans keep the peer through a
@@ -438,7 +298,7 @@ static int add_from(const struct dev_ctx *x, struct store *s,
 		if (*line == '#' || !*line)
 			continue;
 		if (sscanf(line, "%79s %79s %1023s", name, key, ips) != 3 ||
-		    !name_ok(name) || !wg_key_from_b64(key, p.pub)) {
+		    !wg_rt_name_ok(name) || !wg_key_from_b64(key, p.pub)) {
 			r = fail("%s:%zu: want NAME PUBLIC_KEY ALLOWED_IPS",
 				 path, lineno);
 			break;
@@ -472,7 +332,7 @@ static int peer_add(struct peer_args *a)
 	if (a->npos != (a->from ? 1 : 2))
 		return cli_usage_error(&cli_cmd_wg, "peer add DEVICE NAME, or "
 				       "peer add DEVICE --from FILE");
-	if (!a->from && !name_ok(a->pos[1]))
+	if (!a->from && !wg_rt_name_ok(a->pos[1]))
 		return cli_usage_error(&cli_cmd_wg, "peer add: name \"%s\": "
 				       "letters, digits, _ . - @ (at most 64)",
 				       a->pos[1]);
@@ -521,8 +381,8 @@ static int peer_add(struct peer_args *a)
 			goto out;
 	} else {
 		struct wg_allowed v4, v6;
-		bool h4 = wg_device_first_free(x.dev, AF_INET, &v4);
-		bool h6 = wg_device_first_free(x.dev, AF_INET6, &v6);
+		bool h4 = wg_rt_first_free(x.dev, AF_INET, &v4);
+		bool h6 = wg_rt_first_free(x.dev, AF_INET6, &v6);
 
 		if (!h4 && !h6) {
 			r = fail("%s: no free address in its subnets; give "
@@ -575,7 +435,7 @@ static int peer_del(struct peer_args *a)
 	r = dev_open(&x, a->config, a->pos[0], true);
 	if (r != MOAT_EXIT_OK)
 		goto out;
-	p = find_peer(&x, a->pos[1]);
+	p = wg_rt_find(x.dev, a->pos[1]);
 	if (!p) {
 		r = fail("%s: no peer \"%s\"", x.dev->name, a->pos[1]);
 		goto out;
@@ -587,18 +447,19 @@ static int peer_del(struct peer_args *a)
 		goto out;
 	}
 	s = store_open(x.state_dir, err, sizeof(err));
-	if (!s || store_wg_peer_del(s, x.dev->name, p->name, err,
-				    sizeof(err)) < 0) {
+	if (s && (r = wg_rt_del(s, x.dev->name, p, &live, err,
+				sizeof(err))) == 1)
+		snprintf(err, sizeof(err), "%s: the store has no peer \"%s\" "
+			 "any more", x.dev->name, p->name);
+	if (!s || r) {
 		store_close(s);
 		r = fail("%s", err);
 		goto out;
 	}
 	store_close(s);
-	r = send_one(x.dev->name, p, WG_PEER_REMOVE, &live);
 	tell_ctl("del", x.dev->name, p->name);
-	if (!r)
-		fprintf(stderr, "moat wg: peer %s removed from %s\n", p->name,
-			x.dev->name);
+	fprintf(stderr, "moat wg: peer %s removed from %s\n", p->name,
+		x.dev->name);
 out:
 	dev_close(&x);
 	return r;
@@ -673,7 +534,7 @@ static int peer_list(struct peer_args *a, bool one)
 		goto out;
 	have = wg_read(x.dev->name, &now, &be, err, sizeof(err)) == 0;
 	if (one) {
-		const struct wg_peer *p = find_peer(&x, a->pos[1]);
+		const struct wg_peer *p = wg_rt_find(x.dev, a->pos[1]);
 
 		if (!p) {
 			r = fail("%s: no peer \"%s\"", x.dev->name, a->pos[1]);
@@ -741,7 +602,7 @@ int cli_wg_export(int argc, char **argv)
 		return cli_usage_error(&cli_cmd_wg, "export DEVICE PEER");
 	r = dev_open(&x, a.config, a.pos[0], true);
 	if (r == MOAT_EXIT_OK) {
-		p = find_peer(&x, a.pos[1]);
+		p = wg_rt_find(x.dev, a.pos[1]);
 		r = p ? client_conf(&x, p, NULL, &a.eo) :
 		    fail("%s: no peer \"%s\"", x.dev->name, a.pos[1]);
 	}

@@ -162,6 +162,18 @@ bad:
 	return NULL;
 }
 
+int ctl_compile(struct ctl *c, const char *text, size_t len,
+		char phash[NCOMPONENTS][65], struct diag_list *dl)
+{
+	struct ctl_gen *g = gen_build(c, c->config_path, text, len, dl);
+
+	if (!g)
+		return -1;
+	memcpy(phash, g->phash, sizeof(g->phash));
+	gen_free(g);
+	return 0;
+}
+
 static json_t *diags_json(const struct diag_list *dl)
 {
 	json_t *a = json_array();
@@ -314,6 +326,7 @@ int ctl_apply(struct ctl *c, const char *path, const char *text,
 	const char *src = path ? path : c->config_path;
 	char e[512], detail[600];
 	int r = -1;
+	uint64_t t0 = uv_hrtime();	/* for the metrics */
 
 	*res = json_object();
 	if (c->prev) {
@@ -372,6 +385,7 @@ out:
 	json_object_set_new(*res, "diagnostics", diags_json(&dl));
 	json_object_set_new(*res, "ok", json_boolean(r == 0));
 	diag_list_free(&dl);
+	ctl_metrics_apply(c, r == 0, (double)(uv_hrtime() - t0) / 1e9);
 	ctl_notify("READY=1");
 	return r;
 }
@@ -1027,6 +1041,9 @@ out:
 	gen_free(c.cur);
 	gen_free(c.prev);
 	ctl_auth_free(&c);
+	ctl_metrics_free(&c);
+	ctl_wg_free(&c);
+	ctl_config_free(&c);
 	store_close(c.store);
 	free(c.config_path);
 	free(c.exe);

@@ -89,8 +89,11 @@ struct ctl {
 	int exit_code;
 	bool handed_over;		/* a takeover took the sockets */
 	struct ctl_auth *auth;		/* auth.c's */
+	struct ctl_metrics *metrics;	/* m_metrics.c's */
+	struct ctl_wg *wg;		/* m_wg.c's: the devices as read */
 	/* the self-signed certificate's SHA-256, "AB:CD:..."; "" if unused */
 	char tls_fingerprint[96];
+	struct ctl_staged *staged;	/* m_config.c's: the staged config */
 };
 
 struct ctl_opts {
@@ -118,6 +121,13 @@ json_t *ctl_status(struct ctl *c);
 /* The WireGuard plans taken again from the store and applied; 0 or -1
  * with err. */
 int ctl_wg_resync(struct ctl *c, char *err, size_t errlen);
+/* Compiles text as ctl_apply would (key files, the store's peers) and
+ * applies nothing: each component's plan hash into phash. 0, or -1 with
+ * the errors in dl. */
+int ctl_compile(struct ctl *c, const char *text, size_t len,
+		char phash[NCOMPONENTS][65], struct diag_list *dl);
+/* m_config.c: the staged config, wiped and freed (at ctl's exit). */
+void ctl_config_free(struct ctl *c);
 /* Appends to the audit log (errors go to stderr: an audit that cannot be
  * written must not stop the gateway). */
 void ctl_audit(struct ctl *c, const struct ctl_caller *who,

@@ -73,6 +73,9 @@ struct ctl_method {
 /* The tables; each ends with a NULL name. */
 extern const struct ctl_method ctl_core_methods[];	/* server.c */
 extern const struct ctl_method ctl_auth_methods[];	/* auth.c */
+extern const struct ctl_method ctl_metrics_methods[];	/* m_metrics.c */
+extern const struct ctl_method ctl_wg_methods[];	/* m_wg.c */
+extern const struct ctl_method ctl_config_methods[];	/* m_config.c */
 
 /* A copy of r for a method that answers later (CTL_ASYNC); the
  * connection stays valid (it may close meanwhile: then the answer goes
@@ -94,6 +97,11 @@ int ctl_auth_resolve(struct ctl_req *r, const struct ctl_method *m,
 bool ctl_setup_done(struct ctl *c);
 /* Ends the auth worker: at ctl's exit. */
 void ctl_auth_free(struct ctl *c);
+/* m_metrics.c: an apply ended, applied or not, after secs. */
+void ctl_metrics_apply(struct ctl *c, bool ok, double secs);
+void ctl_metrics_free(struct ctl *c);
+/* m_wg.c's devices as read: at ctl's exit. */
+void ctl_wg_free(struct ctl *c);
 
 /* Subscribes r's connection to events. */
 void ctl_req_subscribe(struct ctl_req *r);

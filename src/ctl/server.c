@@ -356,6 +356,9 @@ const struct ctl_method ctl_core_methods[] = {
 static const struct ctl_method *const tables[] = {
 	ctl_core_methods,
 	ctl_auth_methods,
+	ctl_wg_methods,
+	ctl_config_methods,
+	ctl_metrics_methods,
 };
 
 static const struct ctl_method *find_method(const char *name)

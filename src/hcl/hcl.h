@@ -53,6 +53,10 @@ struct hcl_attr {
 	char *name;
 	struct pos pos;		/* of the name */
 	struct hcl_value *val;
+	/* The value's source bytes, [voff, voff + vlen): for tools that edit
+	 * the text in place (config/redact.c). */
+	size_t voff;
+	size_t vlen;
 };
 
 struct hcl_label {

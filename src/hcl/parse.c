@@ -14,6 +14,7 @@ struct parser {
 	struct token tok;
 	struct token ahead;
 	bool has_ahead;
+	size_t prev_end;	/* where the last consumed token ended */
 	const struct hcl_env *env;
 	struct diag_list *dl;
 	int depth;
@@ -21,6 +22,7 @@ struct parser {
 
 static void advance(struct parser *p)
 {
+	p->prev_end = p->tok.off + p->tok.len;
 	token_clear(&p->tok);
 	if (p->has_ahead) {
 		p->tok = p->ahead;
@@ -519,31 +521,38 @@ static bool end_of_item(struct parser *p, const char *what)
 }
 
 static void attr_add(struct hcl_body *b, size_t *cap, char *name,
-		     const struct pos *at, struct hcl_value *v)
+		     const struct pos *at, struct hcl_value *v, size_t voff,
+		     size_t vend)
 {
+	struct hcl_attr *a;
+
 	xgrow((void **)&b->attrs, cap, b->nattrs + 1, sizeof(*b->attrs));
-	b->attrs[b->nattrs].name = name;
-	b->attrs[b->nattrs].pos = *at;
-	b->attrs[b->nattrs].val = v;
-	b->nattrs++;
+	a = &b->attrs[b->nattrs++];
+	a->name = name;
+	a->pos = *at;
+	a->val = v;
+	a->voff = voff;
+	a->vlen = vend - voff;
 }
 
 static bool parse_attr_value(struct parser *p, struct hcl_body *b,
 			     size_t *cap, char *name, const struct pos *at)
 {
 	struct hcl_value *v;
+	size_t voff;
 
 	advance(p);	/* '=' */
 	if (p->tok.type == TK_NEWLINE || p->tok.type == TK_EOF) {
 		free(name);
 		return fail_at(p, &p->tok.pos, "expected a value after '='");
 	}
+	voff = p->tok.off;
 	v = parse_value(p);
 	if (!v) {
 		free(name);
 		return false;
 	}
-	attr_add(b, cap, name, at, v);
+	attr_add(b, cap, name, at, v, voff, p->prev_end);
 	return true;
 }
 
