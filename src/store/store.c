@@ -255,23 +255,32 @@ int store_wg_peers(struct store *s, const char *dev, struct wg_device *d,
 	return bad;
 }
 
-int store_wg_peer_add(struct store *s, const char *dev,
-		      const struct wg_peer *p, char *err, size_t errlen)
+/* A peer's columns as the table keeps them: keys in base64, allowed IPs
+ * joined by commas. */
+static void peer_columns(const struct wg_peer *p, char pub[WG_KEY_B64],
+			 char psk[WG_KEY_B64], struct buf *ips)
 {
-	char pub[WG_KEY_B64], psk[WG_KEY_B64] = "";
-	struct buf ips = BUF_INIT;
-	sqlite3_stmt *st;
-	int r;
-
 	wg_key_to_b64(p->pub, pub);
+	psk[0] = '\0';
 	if (p->has_psk)
 		wg_key_to_b64(p->psk, psk);
 	for (size_t i = 0; i < p->nallowed; i++) {
 		char a[64];
 
 		wg_allowed_format(&p->allowed[i], a, sizeof(a));
-		buf_printf(&ips, "%s%s", i ? "," : "", a);
+		buf_printf(ips, "%s%s", i ? "," : "", a);
 	}
+}
+
+int store_wg_peer_add(struct store *s, const char *dev,
+		      const struct wg_peer *p, char *err, size_t errlen)
+{
+	char pub[WG_KEY_B64], psk[WG_KEY_B64];
+	struct buf ips = BUF_INIT;
+	sqlite3_stmt *st;
+	int r;
+
+	peer_columns(p, pub, psk, &ips);
 	if (sqlite3_prepare_v2(s->db, "INSERT INTO wg_peers (device, name, "
 			       "public_key, preshared_key, endpoint, "
 			       "allowed_ips, keepalive, created_at) VALUES "
@@ -300,6 +309,38 @@ int store_wg_peer_add(struct store *s, const char *dev,
 	if (r != SQLITE_DONE)
 		return fail(s, err, errlen, "adding a peer");
 	return 0;
+}
+
+int store_wg_peer_update(struct store *s, const char *dev,
+			 const struct wg_peer *p, char *err, size_t errlen)
+{
+	char pub[WG_KEY_B64], psk[WG_KEY_B64];
+	struct buf ips = BUF_INIT;
+	sqlite3_stmt *st;
+	int r;
+
+	peer_columns(p, pub, psk, &ips);
+	if (sqlite3_prepare_v2(s->db, "UPDATE wg_peers SET "
+			       "preshared_key = ?, endpoint = ?, "
+			       "allowed_ips = ?, keepalive = ? WHERE "
+			       "device = ? AND public_key = ?", -1, &st,
+			       NULL) != SQLITE_OK) {
+		buf_free(&ips);
+		return fail(s, err, errlen, "changing a peer");
+	}
+	sqlite3_bind_text(st, 1, p->has_psk ? psk : NULL, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, p->endpoint_text, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ips.p ? ips.p : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, p->keepalive);
+	sqlite3_bind_text(st, 5, dev, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, pub, -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	sodium_memzero(psk, sizeof(psk));
+	buf_free(&ips);
+	if (r != SQLITE_DONE)
+		return fail(s, err, errlen, "changing a peer");
+	return sqlite3_changes(s->db) > 0;
 }
 
 int store_wg_peer_del(struct store *s, const char *dev, const char *who,

@@ -21,6 +21,11 @@ int store_wg_peers(struct store *s, const char *dev, struct wg_device *d,
 		   char *err, size_t errlen);
 /* Adds peer p to device dev. -1 with a message when the name or the key
  * is taken on that device. */
+/* Sets the preshared key, endpoint, keepalive and allowed IPs of the
+ * peer of device dev with p's public key to p's (the REST API's PATCH).
+ * 1 changed, 0 no such peer, -1 with a message in err. */
+int store_wg_peer_update(struct store *s, const char *dev,
+			 const struct wg_peer *p, char *err, size_t errlen);
 int store_wg_peer_add(struct store *s, const char *dev,
 		      const struct wg_peer *p, char *err, size_t errlen);
 /* Removes the peer named (or keyed, base64) who from device dev: 1

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "store/store.h"
-#include "store/wg_peers.h"
 #include "wg/apply.h"
 #include "wg/runtime.h"
 
