@@ -2,6 +2,7 @@
  * sessions (a cookie, HttpOnly and SameSite=Strict, Secure under TLS),
  * password changes and API tokens. ctl checks every credential
  * (ctl/auth.c); this file turns HTTP into its calls and back. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,30 @@ static void wipe_decref(json_t *o, const char *const *keys)
 static const char *const pw_keys[] = { "password", "old_password",
 				       "new_password", NULL };
 
+/* Requests that wait for a password hash in ctl, at most this many at a
+ * time in this api: each holds one of MHD's few threads for as long as
+ * ctl's queue of hashes takes, and the other routes need them. */
+#define SLOW_MAX 2
+
+static atomic_int slow_calls;
+
+/* A slot for a call that hashes, or false with 503 answered. */
+static bool slow_begin(struct api_req *q)
+{
+	if (atomic_fetch_add(&slow_calls, 1) < SLOW_MAX)
+		return true;
+	atomic_fetch_sub(&slow_calls, 1);
+	api_header(q, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	api_reply_error(q, 503, NULL, "too many password checks under way: "
+			"try again shortly");
+	return false;
+}
+
+static void slow_end(void)
+{
+	atomic_fetch_sub(&slow_calls, 1);
+}
+
 /* Sends method {name, password[, role]} from the body's username and
  * password; the result, or NULL when answered. */
 static json_t *call_with_password(struct api_req *q, const char *method,
@@ -73,11 +98,16 @@ static json_t *call_with_password(struct api_req *q, const char *method,
 
 	if (!b)
 		return NULL;
+	if (!slow_begin(q)) {
+		wipe_decref(b, pw_keys);
+		return NULL;
+	}
 	p = json_pack("{sOsO}", "name", json_object_get(b, "username"),
 		      "password", json_object_get(b, "password"));
 	if (json_object_get(b, "role"))
 		json_object_set(p, "role", json_object_get(b, "role"));
 	r = api_call(q, method, p, API_SLOW_TIMEOUT_MS);
+	slow_end();
 	/* p shared b's password string: wiped once sent */
 	wipe_decref(b, pw_keys);
 	return r;
@@ -180,8 +210,13 @@ static void change_password(struct api_req *q)
 
 	if (!b)
 		return;
+	if (!slow_begin(q)) {
+		wipe_decref(b, pw_keys);
+		return;
+	}
 	r = api_call(q, "auth.password", json_deep_copy(b),
 		     API_SLOW_TIMEOUT_MS);
+	slow_end();
 	wipe_decref(b, pw_keys);
 	if (r)
 		api_reply(q, 200, r);

@@ -199,12 +199,32 @@ size_t api_unescape(void *cls, struct MHD_Connection *c, char *s)
 	return route_unescape(s);
 }
 
+/* Whether the request says its body is JSON. A browser sends a form or
+ * text/plain cross-site without asking (a "simple" request): refusing
+ * every other type keeps such a page from logging in or setting up a
+ * gateway in the user's name. */
+static bool json_typed(struct api_req *q)
+{
+	const char *t = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
+		MHD_HTTP_HEADER_CONTENT_TYPE);
+	size_t n = strlen("application/json");
+
+	return t && !strncasecmp(t, "application/json", n) &&
+	       (t[n] == '\0' || t[n] == ';' || t[n] == ' ');
+}
+
 json_t *api_body(struct api_req *q, const struct body_field *schema)
 {
 	struct body_error e;
-	json_t *o = body_parse(q->body.p ? q->body.p : "", q->body.len,
-			       q->body_max, schema, &e);
+	json_t *o;
 
+	if (q->body.len && !json_typed(q)) {
+		api_reply_error(q, 415, NULL, "the body must be JSON, sent as "
+				"Content-Type: application/json");
+		return NULL;
+	}
+	o = body_parse(q->body.p ? q->body.p : "", q->body.len, q->body_max,
+		       schema, &e);
 	if (!o)
 		api_reply_error(q, (unsigned)e.status, e.field, "%s",
 				e.message);
@@ -311,6 +331,36 @@ static enum MHD_Result send_answer(struct api_req *q)
 	return ret;
 }
 
+static bool has_credentials(struct api_req *q)
+{
+	const char *authz = MHD_lookup_connection_value(q->conn,
+		MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+
+	return (authz && !strncasecmp(authz, "Bearer ", 7)) ||
+	       MHD_lookup_connection_value(q->conn, MHD_COOKIE_KIND,
+					   API_SESSION_COOKIE);
+}
+
+/* 428 before setup, else 401, as ctl would answer a request with no
+ * credentials (it is asked which). */
+static void refuse_anonymous(struct api_req *q)
+{
+	json_t *ans = api_rpc_call(q->a, "setup.status", json_object(), NULL,
+				   API_RPC_TIMEOUT_MS);
+	json_t *done = json_object_get(json_object_get(ans, "result"),
+				       "setup_done");
+
+	if (!ans)
+		api_reply_error(q, 503, NULL, "ctl did not answer");
+	else if (json_is_false(done))
+		api_reply_error(q, 428, NULL, "setup is not done: create the "
+				"first admin with POST /api/setup/create-admin");
+	else
+		api_reply_error(q, 401, NULL, "authentication required: log "
+				"in, or send \"Authorization: Bearer TOKEN\"");
+	json_decref(ans);
+}
+
 /* The route for the head just read, or an answer right away (400, 404,
  * 405, 413, 414): false when answered. */
 static bool route_head(struct api_req *q)
@@ -347,6 +397,14 @@ static bool route_head(struct api_req *q)
 		else
 			api_reply_error(q, 413, NULL, "%s %s takes no body",
 					q->method, q->m.route->pattern);
+		return false;
+	}
+	/* a body with no credentials at all is not read: ctl would refuse
+	 * it anyway, and a megabyte per connection is a megabyte */
+	if (!(q->m.route->flags & R_PUBLIC) && ((len && strcmp(len, "0")) ||
+	    MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
+		MHD_HTTP_HEADER_TRANSFER_ENCODING)) && !has_credentials(q)) {
+		refuse_anonymous(q);
 		return false;
 	}
 	return true;

@@ -148,7 +148,14 @@ static void client_events(struct ws_hub *h, struct ws_client *c)
 	while (c->state != WS_DONE && ws_reader_next(&c->rd, &ev) == 1) {
 		switch (ev.kind) {
 		case WS_EV_PING:
-			if (c->state == WS_OPEN)
+			/* pongs count against the queue as events do: a
+			 * client that pings and never reads is cut off, not
+			 * buffered for */
+			if (c->state == WS_OPEN &&
+			    c->out.len + ev.len + 16 > WS_OUT_MAX)
+				client_drop(h, c, DROP_SLOW,
+					    WS_CLOSE_POLICY, "not reading");
+			else if (c->state == WS_OPEN)
 				ws_frame_encode(&c->out, WS_OP_PONG, true,
 						ev.data, ev.len, NULL);
 			break;

@@ -7,6 +7,8 @@
  * loop: the methods that hash a password run as jobs on libuv's thread
  * pool, one at a time (a flood of logins queues instead of taking the
  * memory of many), on a store connection of their own. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +172,23 @@ int ctl_auth_resolve(struct ctl_req *r, const struct ctl_method *m,
 
 /* --- password jobs ------------------------------------------------------- */
 
+/* The backoff's key for a source address: an IPv6 client usually has a
+ * whole /64 to pick addresses from, so the /64 is the source. */
+static void source_key(const char *src, char *out, size_t n)
+{
+	struct in6_addr a;
+	char txt[INET6_ADDRSTRLEN];
+
+	if (strchr(src, ':') && inet_pton(AF_INET6, src, &a) == 1 &&
+	    !IN6_IS_ADDR_V4MAPPED(&a)) {
+		memset(a.s6_addr + 8, 0, 8);
+		inet_ntop(AF_INET6, &a, txt, sizeof(txt));
+		snprintf(out, n, "src:%s/64", txt);
+		return;
+	}
+	snprintf(out, n, "src:%.70s", src);
+}
+
 static void job_login(struct auth_job *j)
 {
 	struct store *s = j->a->db;
@@ -180,7 +199,7 @@ static void job_login(struct auth_job *j)
 	int r;
 
 	snprintf(key_user, sizeof(key_user), "user:%s", j->name);
-	snprintf(key_src, sizeof(key_src), "src:%s", j->source);
+	source_key(j->source, key_src, sizeof(key_src));
 	wait_user = store_login_wait_ms(s, key_user, j->now_ms);
 	wait_src = store_login_wait_ms(s, key_src, j->now_ms);
 	if (wait_user < 0 || wait_src < 0) {

@@ -24,6 +24,19 @@
 #include "net/net.h"
 #include "store/store.h"
 
+void ctl_hash_for_api(struct ctl *c, const char *hash, char out[65])
+{
+	unsigned char mac[crypto_auth_hmacsha256_BYTES];
+
+	if (!c->api_hash_key_set) {
+		randombytes_buf(c->api_hash_key, sizeof(c->api_hash_key));
+		c->api_hash_key_set = true;
+	}
+	crypto_auth_hmacsha256(mac, (const unsigned char *)hash, strlen(hash),
+			       c->api_hash_key);
+	sodium_bin2hex(out, 65, mac, sizeof(mac));
+}
+
 long long ctl_now_ms(void)
 {
 	struct timespec ts;

@@ -94,6 +94,9 @@ struct ctl {
 	/* the self-signed certificate's SHA-256, "AB:CD:..."; "" if unused */
 	char tls_fingerprint[96];
 	struct ctl_staged *staged;	/* m_config.c's: the staged config */
+	/* the key of ctl_hash_for_api (random, this run only) */
+	unsigned char api_hash_key[32];
+	bool api_hash_key_set;
 };
 
 struct ctl_opts {
@@ -103,6 +106,12 @@ struct ctl_opts {
 };
 /* Runs ctl until SIGTERM (or a takeover); the exit status. */
 int ctl_main(const struct ctl_opts *o);
+
+/* What api's clients see instead of a config text's SHA-256 (hex, in
+ * out): an HMAC of it under a key only this ctl holds, so that equal
+ * texts still show equal digests, but a digest cannot be used to test
+ * guesses at a secret the redacted text leaves out. */
+void ctl_hash_for_api(struct ctl *c, const char *hash, char out[65]);
 
 /* Ms since the epoch. */
 long long ctl_now_ms(void);

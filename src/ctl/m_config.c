@@ -303,8 +303,11 @@ static int m_show(struct ctl_req *r, json_t *p, json_t **res)
 
 	if (st)
 		return st;
+	char h[65];
+
+	ctl_hash_for_api(c, c->cur->hash, h);
 	*res = json_pack("{sIsssssb}", "revision", (json_int_t)c->cur->revision,
-			 "hash", c->cur->hash, "path", c->config_path,
+			 "hash", h, "path", c->config_path,
 			 "awaiting_confirm", c->prev != NULL);
 	if (put_redacted(*res, c->cur->text, c->cur->len) < 0) {
 		json_decref(*res);
@@ -314,9 +317,12 @@ static int m_show(struct ctl_req *r, json_t *p, json_t **res)
 	return CTL_OK;
 }
 
-static json_t *staged_info(const struct ctl *c, const struct ctl_staged *s)
+static json_t *staged_info(struct ctl *c, const struct ctl_staged *s)
 {
-	return json_pack("{sssIsssIsIsI}", "hash", s->hash, "bytes",
+	char h[65];
+
+	ctl_hash_for_api(c, s->hash, h);
+	return json_pack("{sssIsssIsIsI}", "hash", h, "bytes",
 			 (json_int_t)s->len, "staged_by", s->who, "staged_at_ms",
 			 (json_int_t)s->at_ms, "base_revision",
 			 (json_int_t)s->base, "running_revision",
@@ -396,11 +402,12 @@ static int m_stage(struct ctl_req *r, json_t *p, json_t **res)
 	s->at_ms = ctl_now_ms();
 	s->base = c->cur->revision;
 	saved = staged_save(c, s) == 0;
-	snprintf(detail, sizeof(detail), "%zu bytes, sha256 %.16s, against "
-		 "revision %lld", len, s->hash, s->base);
+	snprintf(detail, sizeof(detail), "%zu bytes, against revision %lld",
+		 len, s->base);
 	ctl_audit(c, &r->who, "config.stage", detail, "ok");
-	ctl_event(c, "config.staged", json_pack("{sssIss}", "hash", s->hash,
-		  "base_revision", (json_int_t)s->base, "by", s->who));
+	ctl_event(c, "config.staged", json_pack("{sIsssI}", "base_revision",
+		  (json_int_t)s->base, "by", s->who, "bytes",
+		  (json_int_t)s->len));
 	*res = staged_info(c, s);
 	json_object_set_new(*res, "staged", json_true());
 	json_object_set_new(*res, "persisted", json_boolean(saved));

@@ -314,14 +314,31 @@ static void config_families(struct ctl *c, json_t *fams)
 			 c->restores));
 }
 
+/* The families read from the kernel and the WireGuard devices (rule
+ * counters, peers) are read at most once a second per revision, whoever
+ * scrapes and however often: each read is I/O on ctl's loop. */
+#define KERNEL_FAMILIES_MS 1000
+
 static int m_metrics(struct ctl_req *r, json_t *p, json_t **res)
 {
+	static json_t *kernel;
+	static long long kernel_at, kernel_rev;
+	long long now = ctl_now_ms(), rev = r->c->cur->revision;
 	json_t *fams = json_array();
 
 	(void)p;
+	/* a new config has other rules: read again at once */
+	if (!kernel || now - kernel_at >= KERNEL_FAMILIES_MS ||
+	    now < kernel_at || rev != kernel_rev) {
+		json_decref(kernel);
+		kernel = json_array();
+		fw_families(kernel);
+		wg_families(r->c, kernel);
+		kernel_at = now;
+		kernel_rev = rev;
+	}
 	config_families(r->c, fams);
-	fw_families(fams);
-	wg_families(r->c, fams);
+	json_array_extend(fams, kernel);
 	process_families(r->c, fams);
 	*res = json_pack("{so}", "families", fams);
 	return CTL_OK;

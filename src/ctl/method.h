@@ -7,7 +7,10 @@
  * token) in the message's "auth" object, and ctl itself finds the user
  * and role they stand for (auth.c) before the method runs:
  *   {"id", "method", "params", "auth": {"session", "csrf", "token",
- *    "source", "tls"}}
+ *    "source"}}
+ * "source" (the client's address, for the login backoff and the audit
+ * log) is api's word: a compromised api can lie about it, not about the
+ * credentials.
  * A request from ctl.sock (root or group moat) is an admin's and carries
  * no "auth". */
 #ifndef MOAT_CTL_METHOD_H

@@ -52,7 +52,13 @@ static int m_health(struct ctl_req *r, json_t *p, json_t **res)
 static int m_status(struct ctl_req *r, json_t *p, json_t **res)
 {
 	struct ctl *c = r->c;
+	char h[65];
+
 	*res = ctl_status(c);
+	if (r->who.from_api && c->cur) {
+		ctl_hash_for_api(c, c->cur->hash, h);
+		json_object_set_new(*res, "config_hash", json_string(h));
+	}
 	return 0;
 }
 
@@ -131,13 +137,19 @@ static int m_revisions(struct ctl_req *r, json_t *p, json_t **res)
 		return -1;
 	}
 	a = json_array();
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		char h[65];
+
+		/* api's clients get the keyed digest (ctl_hash_for_api) */
+		if (r->who.from_api)
+			ctl_hash_for_api(c, v[i].hash, h);
 		json_array_append_new(a, json_pack("{sIsIssssssssssss}", "id",
 			(json_int_t)v[i].id, "created_at",
 			(json_int_t)v[i].created_at, "author", v[i].author,
 			"origin", v[i].origin, "path", v[i].config_path,
-			"hash", v[i].hash, "result", v[i].result, "detail",
-			v[i].detail));
+			"hash", r->who.from_api ? h : v[i].hash, "result",
+			v[i].result, "detail", v[i].detail));
+	}
 	store_revisions_free(v, n);
 	*res = json_pack("{sosI}", "revisions", a, "running",
 			 (json_int_t)c->cur->revision);
@@ -528,6 +540,37 @@ static int deny(struct ctl_conn *k, json_t *id, const char *name,
 	return 1;
 }
 
+/* A request api passed on that its credentials do not allow (the role,
+ * the CSRF token): audited, at most API_REFUSALS_PER_S a second, so that
+ * a client repeating it cannot fill the disk (api's connection is not
+ * closed for it: the refusal is the client's, not api's). */
+#define API_REFUSALS_PER_S 10
+
+static void audit_api_refusal(struct ctl *c, const struct ctl_caller *who,
+			      const char *method, const char *why)
+{
+	static long long sec;
+	static unsigned n, dropped;
+	long long now = ctl_now_ms() / 1000;
+	char d[160];
+
+	if (now != sec) {
+		if (dropped)
+			ctl_log("api: %u refusals not audited (over %d a "
+				"second)", dropped, API_REFUSALS_PER_S);
+		sec = now;
+		n = dropped = 0;
+	}
+	if (n++ >= API_REFUSALS_PER_S) {
+		dropped++;
+		return;
+	}
+	snprintf(d, sizeof(d), "method %.64s: %s", method,
+		 !strcmp(why, "csrf") ? "no valid CSRF token" :
+		 "the role does not allow it");
+	ctl_audit(c, who, "denied", d, "permission denied");
+}
+
 static void dispatch(struct ctl_conn *k, json_t *msg)
 {
 	struct ctl *c = k->c;
@@ -559,6 +602,8 @@ static void dispatch(struct ctl_conn *k, json_t *msg)
 		if (!(m->flags & M_PUBLIC)) {
 			st = ctl_auth_resolve(&r, m, json_object_get(msg,
 					      "auth"), &res);
+			if (st == CTL_DENIED)
+				audit_api_refusal(c, &r.who, name, "csrf");
 			if (st != CTL_OK) {
 				send_answer(k, r.id, name, answer_of(r.id,
 					    name, st, res));
@@ -575,6 +620,8 @@ static void dispatch(struct ctl_conn *k, json_t *msg)
 		}
 	}
 	if (r.who.role < m->role) {
+		if (k->who.from_api)
+			audit_api_refusal(c, &r.who, name, "role");
 		if (k->who.from_api)
 			send_answer(k, r.id, name, rpc_error(r.id,
 				    RPC_E_DENIED, "%s needs the %s role",

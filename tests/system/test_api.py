@@ -136,6 +136,7 @@ def test_csrf_is_needed_for_changes_by_cookie(ctl):
     body = {"name": "ci", "role": "viewer"}
     st, _, e = c.post("/api/tokens", body, csrf=False)
     assert st == 403 and "X-CSRF-Token" in e["message"]
+    assert "no valid CSRF token" in ctl.audit()
     st, _, e = c.post("/api/tokens", body,
                       headers={"X-CSRF-Token": "x" * 43}, csrf=False)
     assert st == 403
@@ -165,6 +166,7 @@ def test_roles_and_tokens(ctl):
     assert viewer.get("/api/status")[0] == 200
     st, _, e = viewer.get("/api/tokens")
     assert st == 403 and e["code"] == "forbidden"
+    assert "method tokens.list: the role does not allow it" in ctl.audit()
     assert operator.post("/api/tokens", {"name": "x",
                                          "role": "admin"})[0] == 403
     # no credentials, a made-up token, a malformed header
@@ -174,6 +176,10 @@ def test_roles_and_tokens(ctl):
     assert anon.get("/api/status")[0] == 401
     st, _, _ = anon.raw("GET", "/api/status",
                         headers={"Authorization": "Basic YTpi"})
+    assert st == 401
+    # a body with no credentials is refused before it is read
+    st, _, _ = anon.raw("PUT", "/api/config/staged", b"#" * 100000,
+                        headers={"Content-Type": "text/plain"})
     assert st == 401
     # listing never shows a value
     st, _, lst = c.get("/api/tokens")
@@ -301,6 +307,16 @@ def test_bad_input_gets_clear_errors_and_breaks_nothing(ctl):
                           headers={"Content-Type": "application/json"})
         assert st == status, (body, e)
         assert e["code"] == "bad_request" and words in json.dumps(e), e
+    # JSON only: a cross-site form or text/plain post is not one
+    for ctype in ("text/plain", "application/x-www-form-urlencoded",
+                  "multipart/form-data; boundary=x", "application/jsonx"):
+        st, _, e = c.post("/api/tokens", b'{"name": "x", "role": "viewer"}',
+                          headers={"Content-Type": ctype})
+        assert st == 415 and e["code"] == "unsupported_media_type", ctype
+    st, body = curl(ctl, "-X", "POST", "-d",
+                    '{"username":"admin","password":"x"}',
+                    f"{u}/api/auth/login")
+    assert st == 415, body
     # over the route's limit: by Content-Length, and chunked
     st, _, e = c.post("/api/tokens", b"{" + b" " * 5000 + b"}",
                       headers={"Content-Type": "application/json"})
