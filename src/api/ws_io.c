@@ -31,6 +31,7 @@
 #include "base/util.h"
 
 #define WS_MAX_CLIENTS 64u
+#define WS_MAX_PER_CREDENTIAL 8u
 /* Clients have nothing to say; a message is read and ignored. */
 #define WS_MAX_MESSAGE 4096u
 /* Events queued for one client beyond this: it is closed. */
@@ -379,6 +380,8 @@ static bool check_one(struct ws_hub *h, long long now)
 	c->checked_at = now;
 	auth = json_deep_copy(c->auth);
 	pthread_mutex_unlock(&h->lock);
+	/* not a use: an open socket does not keep its session from idling */
+	json_object_set_new(auth, "recheck", json_true());
 	ans = api_rpc_call(h->a, "auth.status", json_object(), auth,
 			   API_RPC_TIMEOUT_MS);
 	json_decref(auth);
@@ -618,6 +621,26 @@ static void ws_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls,
 	wake_io(h);
 }
 
+/* How many open sockets were opened with the same session or token as
+ * auth; lock held. */
+static unsigned same_credentials(struct ws_hub *h, json_t *auth)
+{
+	const char *keys[] = { "token", "session" };
+	unsigned n = 0;
+
+	for (struct ws_client *c = h->clients; c; c = c->next)
+		for (size_t k = 0; k < 2; k++) {
+			json_t *a = json_object_get(auth, keys[k]);
+
+			if (a && json_equal(a, json_object_get(c->auth,
+								 keys[k]))) {
+				n++;
+				break;
+			}
+		}
+	return n;
+}
+
 /* Whether the handshake's headers are good; when not, the request is
  * answered (400, 403 or 426). */
 static bool handshake_ok(struct api_req *q, const char **key)
@@ -673,7 +696,7 @@ static void get_ws(struct api_req *q)
 	char accept[WS_ACCEPT_LEN];
 	const char *key;
 	json_t *who;
-	unsigned n;
+	unsigned n, mine;
 
 	if (!handshake_ok(q, &key))
 		return;
@@ -683,12 +706,19 @@ static void get_ws(struct api_req *q)
 	json_decref(who);
 	pthread_mutex_lock(&h->lock);
 	n = h->n;
+	mine = same_credentials(h, q->auth);
 	pthread_mutex_unlock(&h->lock);
 	if (n >= WS_MAX_CLIENTS || atomic_load(&q->a->draining)) {
 		api_header(q, MHD_HTTP_HEADER_RETRY_AFTER, "5");
 		api_reply_error(q, 503, NULL, "%s", n >= WS_MAX_CLIENTS ?
 				"too many WebSocket clients" :
 				"api is restarting");
+		return;
+	}
+	/* one credential cannot take every slot from the others */
+	if (mine >= WS_MAX_PER_CREDENTIAL) {
+		api_reply_error(q, 429, NULL, "this session or token has %u "
+				"WebSockets open already", mine);
 		return;
 	}
 	resp = MHD_create_response_for_upgrade(ws_upgraded, q->a);

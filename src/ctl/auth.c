@@ -148,8 +148,12 @@ int ctl_auth_resolve(struct ctl_req *r, const struct ctl_method *m,
 		return CTL_UNAUTH;
 	}
 	session_limits(c, &absolute, &idle);
-	st = store_session_check(c->store, session, idle, absolute, now,
-				 &sess);
+	/* "recheck": api checking an open WebSocket's credentials, which
+	 * is not a use of the session */
+	st = (json_is_true(json_object_get(auth, "recheck")) ?
+	      store_session_peek : store_session_check)(c->store, session,
+							idle, absolute, now,
+							&sess);
 	if (st != 0) {
 		*res = ctl_err(st < 0 ? "the credential store failed" :
 			       "the session has ended: log in again");

@@ -557,9 +557,9 @@ static int row_session(sqlite3_stmt *st, struct store_session *out)
 	return store_role_parse(store_col(st, 2), &out->role);
 }
 
-int store_session_check(struct store *s, const char *token, long long idle_ms,
-			long long absolute_ms, long long now_ms,
-			struct store_session *out)
+static int session_check(struct store *s, const char *token, long long idle_ms,
+			 long long absolute_ms, long long now_ms, bool seen,
+			 struct store_session *out)
 {
 	char hash[HASH_HEX];
 	sqlite3_stmt *st;
@@ -586,12 +586,28 @@ int store_session_check(struct store *s, const char *token, long long idle_ms,
 		memset(out, 0, sizeof(*out));
 		return delete_session(s, hash) < 0 ? -1 : 1;
 	}
-	if (now_ms - out->seen_at >= SEEN_STEP_MS) {
+	if (seen && now_ms - out->seen_at >= SEEN_STEP_MS) {
 		touch(s, "UPDATE sessions SET seen_at = ? WHERE token_hash = "
 		      "?", hash, 0, now_ms);
 		out->seen_at = now_ms;
 	}
 	return 0;
+}
+
+int store_session_check(struct store *s, const char *token, long long idle_ms,
+			long long absolute_ms, long long now_ms,
+			struct store_session *out)
+{
+	return session_check(s, token, idle_ms, absolute_ms, now_ms, true,
+			     out);
+}
+
+int store_session_peek(struct store *s, const char *token, long long idle_ms,
+		       long long absolute_ms, long long now_ms,
+		       struct store_session *out)
+{
+	return session_check(s, token, idle_ms, absolute_ms, now_ms, false,
+			     out);
 }
 
 bool store_session_csrf_ok(const struct store_session *sess,

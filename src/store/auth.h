@@ -86,6 +86,12 @@ int store_session_create(struct store *s, long long user_id,
 int store_session_check(struct store *s, const char *token, long long idle_ms,
 			long long absolute_ms, long long now_ms,
 			struct store_session *out);
+/* store_session_check without seeing it: a check made in the
+ * background (an open WebSocket's) does not keep a session from going
+ * idle. */
+int store_session_peek(struct store *s, const char *token, long long idle_ms,
+		       long long absolute_ms, long long now_ms,
+		       struct store_session *out);
 /* Whether given is the session's CSRF token, in constant time. */
 bool store_session_csrf_ok(const struct store_session *sess,
 			   const char *given);

@@ -452,6 +452,16 @@ static void test_session_expiry(void **state)
 	assert_int_equal(store_session_check(f->s, tok, IDLE, ABSOLUTE, t,
 					     &sess), 1);
 
+	/* a peek checks it but does not see it: it still goes idle */
+	new_session(f, uid, tok);
+	t0 = raw_int(f, "SELECT created_at FROM sessions");
+	assert_int_equal(store_session_peek(f->s, tok, IDLE, ABSOLUTE,
+					    t0 + IDLE - 1, &sess), 0);
+	assert_int_equal(raw_int(f, "SELECT seen_at FROM sessions"), t0);
+	assert_int_equal(store_session_peek(f->s, tok, IDLE, ABSOLUTE,
+					    t0 + IDLE, &sess), 1);
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM sessions"), 0);
+
 	/* absolute: ends however often it is used */
 	new_session(f, uid, tok);
 	t0 = raw_int(f, "SELECT created_at FROM sessions");
