@@ -7,6 +7,8 @@
 #   - an authenticated GET /v1/devices/DEV/peers/?per_page=100 of a device
 #     with 1,000 peers, paced at about 1,000 requests/s (10 connections,
 #     each waiting 10 ms between requests), for its latency;
+#   - GET /api/auth/status with a Bearer token, 50 connections: every
+#     request a round trip to ctl and a token lookup in SQLite;
 #   - the memory (RSS, PSS) of api and ctl after the load.
 #   bench/api.sh build/moat [SECONDS]        (root; about a minute)
 # Everything runs in a network namespace of its own, removed at the end.
@@ -114,6 +116,17 @@ return 200 '{{"status":"ok","ctl":true}}'; }} }} }}
     print(f"  nginx {ref:9.0f} req/s  p50 {ref_lat['50']}  "
           f"p99 {ref_lat['99']}")
     print(f"  moat/nginx = {rps / ref:.2f} (goal: moat >= 20,000 req/s)")
+
+    # every request through ctl: the token checked there each time
+    bearer = os.path.join(tmp, "bearer.lua")
+    with open(bearer, "w") as f:
+        f.write(f'wrk.headers["Authorization"] = "Bearer {token}"\n')
+    rps, lat, bad = wrk(f"http://127.0.0.1:{PORT}/api/auth/status", 50,
+                        script=bearer)
+    print(f"GET /api/auth/status (Bearer, a ctl round trip and a token "
+          f"lookup each), 50 connections, {secs} s:")
+    print(f"  {rps:9.0f} req/s  p50 {lat['50']}  p99 {lat['99']}  "
+          f"(non-2xx: {bad})")
 
     lua = os.path.join(tmp, "paced.lua")
     with open(lua, "w") as f:
