@@ -34,8 +34,12 @@ static int open_listener(const char *addr, char *err, size_t errlen)
 		return -1;
 	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* IP_FREEBIND: ctl opens its listeners before its first apply,
+	 * which may be what puts the address on an interface (a boot);
+	 * ctl_api_check_addrs says after that apply when none has it */
 	if (fd < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_IP, IP_FREEBIND, &one, sizeof(one)) < 0 ||
 	    bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 511) < 0) {
 		snprintf(err, errlen, "listen \"%s\": %s", addr,
 			 strerror(errno));
@@ -44,6 +48,32 @@ static int open_listener(const char *addr, char *err, size_t errlen)
 		return -1;
 	}
 	return fd;
+}
+
+void ctl_api_check_addrs(struct ctl *c)
+{
+	for (size_t i = 0; i < c->nlisteners; i++) {
+		struct sockaddr_storage ss;
+		unsigned len;
+		int fd;
+
+		if (!listen_parse(c->listeners[i].addr, &ss, &len))
+			continue;
+		/* the same address without freebind, on any port */
+		if (ss.ss_family == AF_INET)
+			((struct sockaddr_in *)&ss)->sin_port = 0;
+		else
+			((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+		fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		if (bind(fd, (struct sockaddr *)&ss, len) < 0 &&
+		    errno == EADDRNOTAVAIL)
+			ctl_log("api: listen \"%s\": no interface has that "
+				"address; connections wait until one does",
+				c->listeners[i].addr);
+		close(fd);
+	}
 }
 
 static void add_listener(struct ctl *c, const char *addr, int fd,

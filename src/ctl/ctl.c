@@ -1027,6 +1027,7 @@ int ctl_main(const struct ctl_opts *o)
 		c.sig[i].data = &c;
 		uv_signal_start(&c.sig[i], on_signal, sigs[i]);
 	}
+	ctl_api_check_addrs(&c);
 	ctl_api_start(&c);
 	ctl_log("running %s (revision %lld), pid %d", c.config_path,
 		c.cur->revision, getpid());

@@ -163,6 +163,9 @@ int ctl_api_open(struct ctl *c, const struct moat_config *cfg, char *err,
  * does not want (any more) are closed. */
 void ctl_api_adopt_tls(struct ctl *c, const struct moat_config *cfg);
 void ctl_api_start(struct ctl *c);
+/* Logs each listener whose address no interface has (after the first
+ * apply: the listeners are opened with IP_FREEBIND before it). */
+void ctl_api_check_addrs(struct ctl *c);
 /* true: api is stopping, and the server is closed when it has gone */
 bool ctl_api_stop(struct ctl *c);
 

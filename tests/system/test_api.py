@@ -377,3 +377,25 @@ def test_https_session_cookie_is_secure(ctl):
     attrs = [a.strip().lower() for a in hdrs["set-cookie"].split(";")]
     assert "secure" in attrs and "httponly" in attrs
     assert c.get("/api/status")[0] == 200
+
+
+def test_listener_on_an_address_moat_puts_on_the_lan(ctl):
+    """At boot the LAN address does not exist until ctl's first apply puts
+    it on eth1, and ctl opens its listeners before that apply (IP_FREEBIND):
+    HTTPS on 10.0.0.1 is served from the LAN once the apply is done; a
+    listener on an address no interface gets is named in the log."""
+    ctl.write(BASE + api_block('tls_listen = "10.0.0.1:18445"',
+                               'listen = "127.0.0.1:18446"',
+                               'allow_plain_http = true'))
+    assert "10.0.0.1" not in ctl.gw.run("ip", "-4", "addr").stdout
+    ctl.start()
+    r = ctl.t.lan.run("curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}",
+                      "--max-time", "5", "https://10.0.0.1:18445/health",
+                      check=False)
+    assert r.stdout == "200", (r, ctl.log.read_text())
+    assert "no interface has that address" not in ctl.log.read_text()
+    ctl.stop()
+    ctl.write(BASE + api_block('tls_listen = "10.0.0.9:18445"'))
+    ctl.start()
+    poll(lambda: "10.0.0.9:18445\": no interface has that address" in
+         ctl.log.read_text(), 5, what="the warning")
