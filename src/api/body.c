@@ -362,14 +362,17 @@ static void unknown_field(const char *key, const struct body_field *schema,
 		fail(err, 400, key, "unknown field \"%s\"", name);
 }
 
-static int check_schema(const json_t *o, const struct body_field *schema,
+/* An optional field sent as null is taken as absent (wgrest's clients
+ * send unset optional fields so) and removed, so that no handler sees
+ * it; a required one is still refused. */
+static int check_schema(json_t *o, const struct body_field *schema,
 			struct body_error *err)
 {
 	const struct body_field *f;
 	const char *key;
 	json_t *v;
 
-	json_object_foreach((json_t *)o, key, v) {
+	json_object_foreach(o, key, v) {
 		for (f = schema; f->name; f++)
 			if (!strcmp(f->name, key))
 				break;
@@ -380,6 +383,10 @@ static int check_schema(const json_t *o, const struct body_field *schema,
 	}
 	for (f = schema; f->name; f++) {
 		v = json_object_get(o, f->name);
+		if (json_is_null(v) && !f->required) {
+			json_object_del(o, f->name);
+			v = NULL;
+		}
 		if (!v) {
 			if (!f->required)
 				continue;

@@ -38,7 +38,7 @@ static const struct api_route *const tables[] = {
 static const char *code_name(unsigned status)
 {
 	static const struct { unsigned status; const char *name; } names[] = {
-		{ 400, "bad_request" }, { 401, "unauthorized" },
+		{ 400, "invalid_request" }, { 401, "unauthorized" },
 		{ 403, "forbidden" }, { 404, "not_found" },
 		{ 405, "method_not_allowed" }, { 409, "conflict" },
 		{ 413, "payload_too_large" }, { 414, "uri_too_long" },

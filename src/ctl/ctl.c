@@ -609,10 +609,11 @@ static void settle(struct ctl *c)
  * for the running config and the one a pending confirmation would go
  * back to; the running one is applied (the delta is empty when the CLI
  * changed the device already). */
-int ctl_wg_resync(struct ctl *c, char *err, size_t errlen)
+int ctl_wg_resync(struct ctl *c, bool restore, char *err, size_t errlen)
 {
 	const struct component *k = components[COMP_WG];
 	struct ctl_gen *gens[2] = { c->cur, c->prev };
+	void *plans[2] = { NULL, NULL };
 	struct diag_list dl = { 0 };
 	struct comp_env env;
 	enum comp_outcome out;
@@ -621,24 +622,34 @@ int ctl_wg_resync(struct ctl *c, char *err, size_t errlen)
 
 	comp_env(c, &env, fault, sizeof(fault));
 	env.fault = NULL;
-	for (size_t i = 0; i < 2 && !r; i++) {
-		void *plan;
-
-		if (!gens[i])
-			continue;
-		plan = k->compile(gens[i]->cfg, &env, &dl);
-		if (!plan) {
+	/* both plans first, swapped in only when both compile: a plan half
+	 * taken again would make the next reload see "unchanged" where the
+	 * device is not */
+	for (size_t i = 0; i < 2 && !r; i++)
+		if (gens[i] && !(plans[i] = k->compile(gens[i]->cfg, &env,
+						       &dl)))
 			r = -1;
-			break;
+	for (size_t i = 0; i < 2; i++) {
+		if (!plans[i])
+			continue;
+		if (r) {
+			k->free_plan(plans[i]);
+			continue;
 		}
 		k->free_plan(gens[i]->plans[COMP_WG]);
-		gens[i]->plans[COMP_WG] = plan;
-		k->hash(plan, gens[i]->phash[COMP_WG]);
+		gens[i]->plans[COMP_WG] = plans[i];
+		k->hash(plans[i], gens[i]->phash[COMP_WG]);
 	}
-	if (!r && k->apply(c->cur->plans[COMP_WG], &env, false, &out, &dl) < 0)
-		r = -1;
 	if (r)
 		first_error(&dl, err, errlen);
+	/* the running plan goes to the devices when it was taken again, or
+	 * when a device came back empty (restore): better the plan as it ran
+	 * than nothing */
+	if ((!r || restore) && k->apply(c->cur->plans[COMP_WG], &env, false,
+					&out, &dl) < 0 && !r) {
+		r = -1;
+		first_error(&dl, err, errlen);
+	}
 	diag_list_free(&dl);
 	settle(c);
 	return r;

@@ -128,8 +128,10 @@ int ctl_rollback(struct ctl *c, long long rev, const struct ctl_caller *who,
 		 json_t **res);
 json_t *ctl_status(struct ctl *c);
 /* The WireGuard plans taken again from the store and applied; 0 or -1
- * with err. */
-int ctl_wg_resync(struct ctl *c, char *err, size_t errlen);
+ * with err (nothing changed then). restore: a device came back empty (its
+ * process restarted): when the plans cannot be taken again, the running
+ * one is applied as it is. */
+int ctl_wg_resync(struct ctl *c, bool restore, char *err, size_t errlen);
 /* Compiles text as ctl_apply would (key files, the store's peers) and
  * applies nothing: each component's plan hash into phash. 0, or -1 with
  * the errors in dl. */

@@ -561,6 +561,18 @@ static int m_apply(struct ctl_req *r, json_t *p, json_t **res)
 		return st;
 	if (!s->text)
 		return nothing_staged(res, CTL_CONFLICT);
+	/* its redacted secrets were filled from the config that ran when it
+	 * was staged: applied over a newer one, it would bring back what
+	 * that one changed (a rotated key) without the diff showing it */
+	if (s->base != c->cur->revision) {
+		*res = json_pack("{sssIsI}", "error", "the running config "
+				 "changed since this was staged: stage it "
+				 "again (GET /api/config, edit, PUT)",
+				 "staged_against", (json_int_t)s->base,
+				 "running_revision",
+				 (json_int_t)c->cur->revision);
+		return CTL_CONFLICT;
+	}
 	st = apply_status(ctl_apply(c, c->config_path, s->text, (int)confirm,
 				    &r->who, res), *res);
 	if (st == CTL_OK) {

@@ -692,6 +692,19 @@ static int clashes(const struct wg_device *d, const struct wg_peer *np,
 	return CTL_OK;
 }
 
+/* While a config change awaits confirmation, runtime peers are not
+ * changed: the peer checks run against the running config only, and the
+ * rollback would bring back a config that may declare the same peer or
+ * address (409). */
+static int awaiting_confirm(struct ctl_req *r, json_t **res)
+{
+	if (!r->c->prev)
+		return CTL_OK;
+	return fail(res, CTL_CONFLICT, "awaiting_confirm", NULL,
+		    "a config change awaits confirmation: confirm it (POST "
+		    "/api/config/confirm) or let it roll back first");
+}
+
 static int m_peer_add(struct ctl_req *r, json_t *p, json_t **res)
 {
 	struct wg_rest_req rq;
@@ -702,6 +715,8 @@ static int m_peer_add(struct ctl_req *r, json_t *p, json_t **res)
 	bool gen = false, live;
 	int st;
 
+	if ((st = awaiting_confirm(r, res)) != CTL_OK)
+		return st;
 	if (!(d = device_param(r, p, &st, res)))
 		return st;
 	if (!wg_rest_req_parse(json_object_get(p, "body"), &rq, err,
@@ -778,6 +793,8 @@ static int m_peer_update(struct ctl_req *r, json_t *p, json_t **res)
 	int st;
 
 	memset(&rq, 0, sizeof(rq));
+	if ((st = awaiting_confirm(r, res)) != CTL_OK)
+		return st;
 	if (!(d = device_param(r, p, &st, res)) ||
 	    !(o = peer_param(d, p, &st, res)))
 		return st;
@@ -817,6 +834,8 @@ static int m_peer_del(struct ctl_req *r, json_t *p, json_t **res)
 	bool live;
 	int st;
 
+	if ((st = awaiting_confirm(r, res)) != CTL_OK)
+		return st;
 	if (!(d = device_param(r, p, &st, res)) ||
 	    !(o = peer_param(d, p, &st, res)))
 		return st;

@@ -269,7 +269,7 @@ static int m_wg_changed(struct ctl_req *r, json_t *p, json_t **res)
 				 "\"add\"|\"del\", \"device\", \"peer\"}");
 		return -2;
 	}
-	st = ctl_wg_resync(c, e, sizeof(e));
+	st = ctl_wg_resync(c, false, e, sizeof(e));
 	snprintf(detail, sizeof(detail), "%.16s peer %.64s", dev, peer);
 	ctl_audit(c, &r->who, !strcmp(action, "add") ? "wg.peer.add" :
 		  "wg.peer.del", detail, st ? e : "ok");
@@ -297,7 +297,7 @@ static int m_wg_sync(struct ctl_req *r, json_t *p, json_t **res)
 		*res = json_pack("{ss}", "error", "params: {\"device\": name}");
 		return -2;
 	}
-	st = ctl_wg_resync(c, e, sizeof(e));
+	st = ctl_wg_resync(c, true, e, sizeof(e));
 	snprintf(detail, sizeof(detail), "%.16s: its process was restarted",
 		 dev ? dev : "all devices");
 	ctl_audit(c, &r->who, "wg.sync", detail, st ? e : "ok");

@@ -130,7 +130,6 @@ static int merge_store(struct wg_device *d, struct store *s,
 	struct wg_device rt = { 0 };
 	size_t nconfig = d->npeers;
 	char err[256];
-	int bad = 0;
 
 	if (store_wg_peers(s, d->name, &rt, err, sizeof(err)) < 0) {
 		diag_error(dl, &d->pos, "wireguard %s: %s", d->name, err);
@@ -146,24 +145,29 @@ static int merge_store(struct wg_device *d, struct store *s,
 
 			clash = !strcmp(c->name, p->name) ||
 				!memcmp(c->pub, p->pub, WG_KEY_LEN);
+			/* the config's peer wins and the runtime one is left
+			 * out, said as a warning: runtime state must never
+			 * keep a config from loading (a rollback to a config
+			 * that declares a peer added at runtime since would
+			 * otherwise keep ctl from starting at the next boot) */
 			if (clash)
-				diag_error(dl, &c->pos, "wireguard %s: peer "
-					   "\"%s\" of the config and peer "
-					   "\"%s\" added at runtime have the "
-					   "same %s; remove one (moat wg peer "
-					   "del %s %s)", d->name, c->name,
-					   p->name, strcmp(c->name, p->name) ?
-					   "public key" : "name", d->name,
-					   p->name);
+				diag_warn(dl, &c->pos, "wireguard %s: peer "
+					  "\"%s\" of the config and peer "
+					  "\"%s\" added at runtime have the "
+					  "same %s; the config's is used and "
+					  "the runtime one left out (moat wg "
+					  "peer del %s %s removes it)",
+					  d->name, c->name, p->name,
+					  strcmp(c->name, p->name) ?
+					  "public key" : "name", d->name,
+					  p->name);
 		}
-		if (clash) {
-			bad = -1;
+		if (clash)
 			continue;
-		}
 		peer_copy(wg_device_add_peer(d), p);
 	}
 	wg_device_clear(&rt);
-	return bad;
+	return 0;
 }
 
 static int resolve_endpoint(struct wg_peer *p, struct diag_list *dl)

@@ -306,7 +306,7 @@ def test_bad_input_gets_clear_errors_and_breaks_nothing(ctl):
         st, _, e = c.post("/api/tokens", body,
                           headers={"Content-Type": "application/json"})
         assert st == status, (body, e)
-        assert e["code"] == "bad_request" and words in json.dumps(e), e
+        assert e["code"] == "invalid_request" and words in json.dumps(e), e
     # JSON only: a cross-site form or text/plain post is not one
     for ctype in ("text/plain", "application/x-www-form-urlencoded",
                   "multipart/form-data; boundary=x", "application/jsonx"):

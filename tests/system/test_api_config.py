@@ -475,3 +475,23 @@ def test_interface_and_rule_counters_move_with_traffic(ctl):
     # no credentials: no counters
     assert Client(ctl.gw.name, "127.0.0.1", PORT).get(
         "/api/firewall")[0] == 401
+
+
+def test_staged_config_is_not_applied_over_a_newer_running_one(ctl):
+    """A staged text's redacted secrets were filled from the config that
+    ran when it was staged; applied over a newer one it would bring back
+    what that one changed (a rotated key), so apply answers 409."""
+    c = start(ctl)
+    assert stage(c, running(c)["config"] + ROUTE)[0] == 200
+    # someone else changes the running config (the CLI, a reload)
+    ctl.write(BASE + API + PING)
+    ctl.ask("reload")
+    st, _, e = c.post("/api/config/apply")
+    assert st == 409 and "stage it again" in e["message"], e
+    assert e["staged_against"] < e["running_revision"]
+    assert "10.9.0.0/16" not in routes(ctl)
+    # staged again against the new one, it applies
+    assert stage(c, running(c)["config"] + ROUTE)[0] == 200
+    st, _, e = c.post("/api/config/apply")
+    assert st == 200, e
+    poll(lambda: "10.9.0.0/16" in routes(ctl), 5, what="the route")

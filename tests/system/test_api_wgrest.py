@@ -469,3 +469,47 @@ def test_wgrest_style_client_works_unchanged(vpn):
     assert f"PresharedKey = {psk}" in out["conf"]
     assert out["deleted"] == 200
     assert p["public_key"] not in vpn.device_peers()
+
+
+def test_no_peer_changes_while_a_change_awaits_confirmation(vpn):
+    """A rollback would bring back a config the peer checks never saw:
+    while a change is on probation, peers are not changed (409). And a
+    runtime peer that a config declares too never keeps the config from
+    loading: the config's peer wins, with a warning."""
+    op, base, admin = vpn.op, vpn.base, vpn.admin
+    _, pub = wg_genkey()
+    st, _, p = op.post(f"{base}/peers/", {"public_key": pub,
+                                          "allowed_ips": ["10.80.0.20/32"]})
+    assert st == 201, p
+    st, _, cfg = admin.get("/api/config")
+    staged = cfg["config"] + "# on probation\n"
+    st, _, e = admin.request("PUT", "/api/config/staged", staged,
+                             headers={"Content-Type": "text/plain"})
+    assert st == 200, e
+    st, _, e = admin.post("/api/config/apply", {"confirm_within": 60})
+    assert st == 200, e
+    _, other = wg_genkey()
+    st, _, e = op.post(f"{base}/peers/", {"public_key": other})
+    assert st == 409 and e["code"] == "awaiting_confirm", e
+    st, _, e = op.request("DELETE", f"{base}/peers/{urlsafe(pub)}/")
+    assert st == 409, e
+    assert admin.post("/api/config/confirm")[0] == 200
+    # the config now declares the runtime peer's key as its own
+    st, _, cfg = admin.get("/api/config")
+    clash = cfg["config"].replace(
+        '    peer "office" {',
+        f'    peer "dup" {{\n      public_key  = "{pub}"\n'
+        f'      allowed_ips = ["10.80.0.21/32"]\n    }}\n'
+        '    peer "office" {', 1)
+    st, _, e = admin.request("PUT", "/api/config/staged", clash,
+                             headers={"Content-Type": "text/plain"})
+    assert st == 200, e
+    st, _, e = admin.post("/api/config/apply")
+    assert st == 200, e
+    assert any("added at runtime have the same public key" in
+               d["message"] and d["severity"] == "warning"
+               for d in e["diagnostics"]), e
+    # ctl still starts with it, and the device has the config's peer
+    vpn.ctl.stop()
+    vpn.ctl.start()
+    poll(lambda: pub in vpn.device_peers(), 10, what="the peer")
