@@ -86,7 +86,12 @@ int wg_rt_update(struct store *s, const char *dev, const struct wg_peer *old,
 		 const struct wg_peer *p, bool *live, char *err,
 		 size_t errlen)
 {
-	unsigned f = changed_fields(old, p);
+	/* the peer whole, not only what changed: a peer the device lost
+	 * (removed by hand, a restart not yet synced) is made whole again
+	 * rather than made with the changed fields alone; what changed
+	 * covers what whole leaves out (a preshared key taken away) */
+	unsigned f = (changed_fields(old, p) | wg_rt_new_fields(p)) &
+		     ~(unsigned)WG_PEER_NEW;
 	char e[256];
 	int r;
 
@@ -98,7 +103,7 @@ int wg_rt_update(struct store *s, const char *dev, const struct wg_peer *old,
 				 "\"%s\"", dev, p->name);
 		return -1;
 	}
-	if (!f || wg_rt_send(dev, p, f, live, err, errlen) == 0)
+	if (wg_rt_send(dev, p, f, live, err, errlen) == 0)
 		return 0;
 	store_wg_peer_update(s, dev, old, e, sizeof(e));
 	return -1;

@@ -513,3 +513,24 @@ def test_no_peer_changes_while_a_change_awaits_confirmation(vpn):
     vpn.ctl.stop()
     vpn.ctl.start()
     poll(lambda: pub in vpn.device_peers(), 10, what="the peer")
+
+
+def test_patch_makes_a_lost_peer_whole_again(vpn):
+    """A peer the device lost (removed by hand with wg) that is patched
+    comes back whole: its allowed IPs and keepalive too, not only the
+    field the PATCH changed."""
+    op, base = vpn.op, vpn.base
+    _, pub = wg_genkey()
+    st, _, p = op.post(f"{base}/peers/", {
+        "public_key": pub, "allowed_ips": ["10.80.0.30/32"],
+        "persistent_keepalive_interval": "25s"})
+    assert st == 201, p
+    vpn.ctl.gw.run("wg", "set", vpn.dev, "peer", pub, "remove")
+    assert pub not in vpn.device_peers()
+    st, _, p = op.request("PATCH", f"{base}/peers/{urlsafe(pub)}/",
+                          {"persistent_keepalive_interval": "30s"})
+    assert st == 200, p
+    dump = vpn.ctl.gw.run("wg", "show", vpn.dev, "dump").stdout
+    line = [l.split("\t") for l in dump.splitlines() if l.startswith(pub)]
+    assert line, dump
+    assert line[0][3] == "10.80.0.30/32" and line[0][7] == "30", line
