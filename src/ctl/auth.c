@@ -44,7 +44,7 @@ struct auth_job {
 	char session[STORE_SECRET_SIZE];	/* JOB_PASSWORD: kept */
 	char source[64];
 	long long now_ms;
-	long long max_age_ms;		/* JOB_LOGIN: the session's */
+	long long max_age_ms, idle_ms;	/* JOB_LOGIN: the session's */
 	/* out */
 	int status;
 	json_t *res;
@@ -235,6 +235,9 @@ static void job_login(struct auth_job *j)
 	}
 	store_login_ok(s, key_user);
 	store_login_ok(s, key_src);
+	/* sessions nobody presents again are only deleted here */
+	if (store_session_prune(s, j->idle_ms, j->max_age_ms, j->now_ms) < 0)
+		ctl_log("auth: pruning ended sessions failed");
 	if (store_session_create(s, uid, j->source, token, csrf, err,
 				 sizeof(err)) < 0) {
 		j->status = CTL_FAILED;
@@ -491,9 +494,8 @@ static int m_login(struct ctl_req *r, json_t *p, json_t **res)
 	}
 	{
 		struct auth_job *j = job_new(JOB_LOGIN, name, pw);
-		long long idle;
 
-		session_limits(r->c, &j->max_age_ms, &idle);
+		session_limits(r->c, &j->max_age_ms, &j->idle_ms);
 		return job_submit(r, j, res);
 	}
 }

@@ -15,6 +15,7 @@ The namespaces, ctl's state and run directories and its stopping by PID
 are test_ctl.py's `ctl` fixture.
 """
 import json
+import sqlite3
 import time
 
 import pytest
@@ -247,6 +248,14 @@ def test_idle_session_expires(ctl):
     assert st == 401 and "ended" in e["message"]
     # and it stays ended
     assert c.get("/api/status")[0] == 401
+    # a session nobody presents again is deleted at the next login
+    quiet = Client(ctl.gw.name, "127.0.0.1", PORT)
+    assert quiet.login(ADMIN, PW)[0] == 200
+    time.sleep(2.5)
+    assert c.login(ADMIN, PW)[0] == 200
+    db = sqlite3.connect(f"file:{ctl.state}/moat.db?mode=ro", uri=True)
+    assert db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 1
+    db.close()
 
 
 def test_session_lifetime_ends_an_active_session(ctl):
