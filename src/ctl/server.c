@@ -620,28 +620,29 @@ static void dispatch(struct ctl_conn *k, json_t *msg)
 		}
 	}
 	if (r.who.role < m->role) {
-		if (k->who.from_api)
+		if (k->who.from_api) {
 			audit_api_refusal(c, &r.who, name, "role");
-		if (k->who.from_api)
 			send_answer(k, r.id, name, rpc_error(r.id,
 				    RPC_E_DENIED, "%s needs the %s role",
 				    name, store_role_name((enum store_role)
 				    m->role)));
-		else
+		} else {
 			deny(k, r.id, m->name, &r.who);
-		return;
-	}
-	/* a stopping ctl still answers its api's health checks: api is
-	 * finishing what it holds (a takeover) */
-	if (!c->cur || (c->stopping && strcmp(m->name, "health"))) {
+		}
+	} else if (!c->cur || (c->stopping && strcmp(m->name, "health"))) {
+		/* a stopping ctl still answers its api's health checks: api
+		 * is finishing what it holds (a takeover) */
 		send_answer(k, r.id, name, rpc_error(r.id, RPC_E_BUSY,
 			    "ctl is stopping"));
-		return;
+	} else {
+		st = m->fn(&r, params, &res);
+		if (st != CTL_ANSWERED && st != CTL_ASYNC)
+			send_answer(k, r.id, name, answer_of(r.id, name, st,
+				    res));
 	}
-	st = m->fn(&r, params, &res);
-	if (st == CTL_ANSWERED || st == CTL_ASYNC)
-		return;
-	send_answer(k, r.id, name, answer_of(r.id, name, st, res));
+	/* a kept request (CTL_ASYNC) has its own copy */
+	sodium_memzero(r.session, sizeof(r.session));
+	sodium_memzero(r.csrf, sizeof(r.csrf));
 }
 
 struct ctl_req *ctl_req_keep(const struct ctl_req *r)
