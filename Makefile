@@ -64,7 +64,7 @@ fuzz: $(FUZZ)/build.ninja
 	@mkdir -p $(FUZZ)/corpus-hcl $(FUZZ)/corpus-fw $(FUZZ)/corpus-set $(FUZZ)/corpus-net \
 		$(FUZZ)/corpus-wg_genl $(FUZZ)/corpus-wg_quick $(FUZZ)/corpus-monitor \
 		$(FUZZ)/corpus-rpc $(FUZZ)/corpus-body $(FUZZ)/corpus-cfgdiff \
-		$(FUZZ)/corpus-route $(FUZZ)/corpus-wg_rest $(FUZZ)/corpus-ws
+		$(FUZZ)/corpus-cfgedit $(FUZZ)/corpus-route $(FUZZ)/corpus-wg_rest $(FUZZ)/corpus-ws
 	@cp tests/hcl/oracle/*.hcl tests/hcl/divergent/*.hcl examples/*.hcl $(FUZZ)/corpus-hcl/
 	@cp tests/golden/*.hcl examples/*.hcl $(FUZZ)/corpus-fw/
 	@cp tests/fuzz/set-seeds/* $(FUZZ)/corpus-set/
@@ -75,10 +75,11 @@ fuzz: $(FUZZ)/build.ninja
 	@cp tests/fuzz/rpc-seeds/* $(FUZZ)/corpus-rpc/
 	@cp tests/fuzz/body-seeds/* $(FUZZ)/corpus-body/
 	@cp tests/fuzz/cfgdiff-seeds/* $(FUZZ)/corpus-cfgdiff/
+	@cp tests/fuzz/cfgedit-seeds/* $(FUZZ)/corpus-cfgedit/
 	@cp tests/fuzz/route-seeds/* $(FUZZ)/corpus-route/
 	@cp tests/fuzz/wg-rest-seeds/* $(FUZZ)/corpus-wg_rest/
 	@cp tests/fuzz/ws-seeds/* $(FUZZ)/corpus-ws/
-	@cd $(FUZZ) && for h in hcl fw set net wg_genl wg_quick monitor rpc body cfgdiff route wg_rest ws; do \
+	@cd $(FUZZ) && for h in hcl fw set net wg_genl wg_quick monitor rpc body cfgdiff cfgedit route wg_rest ws; do \
 		./tests/fuzz/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) \
 		-max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 		corpus-$$h >fuzz-$$h.log 2>&1; rc=$$?; tail -8 fuzz-$$h.log; \

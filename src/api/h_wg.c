@@ -34,7 +34,8 @@ static const struct body_field peer_schema[] = {
 	{ 0 },
 };
 
-/* wgrest's DeviceCreateOrUpdateRequest (both of its versions). */
+/* wgrest's DeviceCreateOrUpdateRequest (both of its versions): ctl
+ * checks each field (ctl/m_wg.c dev_field). */
 static const struct body_field device_schema[] = {
 	{ .name = "name", .type = BODY_STRING, .max_len = 15 },
 	{ .name = "listen_port", .type = BODY_INT, .min = 0, .max = 65535 },
@@ -152,26 +153,22 @@ static void get_device(struct api_req *q)
 		api_reply(q, 200, r);
 }
 
-/* Devices are the config's: ctl answers 409 (or the device, for a PATCH
- * that changes nothing). Only the names of the fields go to ctl. */
+/* A device created or changed: ctl edits the config and applies it
+ * (ctl/m_wg.c). The body goes to ctl whole; it may hold a private key,
+ * wiped here once sent. */
 static void set_device(struct api_req *q, bool create)
 {
-	json_t *b = api_body(q, device_schema), *names, *p, *r;
-	const char *key, *name;
-	json_t *v;
+	json_t *b = api_body(q, device_schema), *p, *r;
 
 	if (!b)
 		return;
-	names = json_object();
-	json_object_foreach(b, key, v)
-		json_object_set_new(names, key, json_true());
-	name = create ? body_str(b, "name") : api_param(q, 0);
-	p = json_pack("{sssbso}", "device", name ? name : "", "create",
-		      create, "body", names);
-	wipe_decref(b);
+	p = json_pack("{sbsO}", "create", create, "body", b);
+	if (!create)
+		json_object_set_new(p, "device", json_string(api_param(q, 0)));
 	r = api_call(q, "wg.device.set", p, API_SLOW_TIMEOUT_MS);
+	wipe_decref(b);
 	if (r)
-		api_reply(q, 200, r);
+		api_reply(q, create ? 201 : 200, r);
 }
 
 static void create_device(struct api_req *q)
@@ -468,11 +465,11 @@ const struct api_route api_wg_routes[] = {
 	{ "GET", "/v1/devices/", list_devices, 0, 0,
 	  "WireGuard devices (wgrest), paged" },
 	{ "POST", "/v1/devices/", create_device, 0, DEVICE_BODY_MAX,
-	  "Devices are declared in the config: 409 says where (admin)" },
+	  "Adds a device to the config and applies it: 201 (admin)" },
 	{ "GET", "/v1/devices/{}/", get_device, 0, 0,
 	  "A WireGuard device" },
 	{ "PATCH", "/v1/devices/{}/", patch_device, 0, DEVICE_BODY_MAX,
-	  "Devices are changed in the config: 409 says where (admin)" },
+	  "Changes a device in the config and applies it (admin)" },
 	{ "GET", "/v1/devices/{}/peers/", list_peers, 0, 0,
 	  "A device's peers: page, per_page, q, sort; Link header" },
 	{ "POST", "/v1/devices/{}/peers/", create_peer, 0, PEER_BODY_MAX,

@@ -12,6 +12,11 @@
  * never a read of the device on the loop (but the first). Pages carry a
  * version so that api can keep them (m_peers_page).
  *
+ * Devices are the config's: creating or changing one edits the running
+ * config's text in place (config/edit.h) and applies it as a staged
+ * config is applied (ctl_apply), so that the file, the revisions and a
+ * reload all agree with what runs.
+ *
  * Nothing here logs or audits a key but public ones; the preshared key
  * goes only to operators and admins, and a private key the server makes
  * is answered once and never kept. */
@@ -24,7 +29,9 @@
 
 #include "base/buf.h"
 #include "base/util.h"
+#include "config/addr.h"
 #include "config/config.h"
+#include "config/edit.h"
 #include "ctl/ctl.h"
 #include "ctl/method.h"
 #include "store/store.h"
@@ -45,6 +52,8 @@ struct wg_live {
 	bool reading;			/* a read is on the thread pool */
 	uint64_t at_ms;			/* uv_now of the read */
 	uint64_t gen;			/* which read (for page versions) */
+	uint64_t epoch;			/* reads queued before a change of
+					 * the device are dropped */
 	struct wg_device dev;
 };
 
@@ -60,6 +69,7 @@ struct live_job {
 	uv_work_t w;
 	struct ctl *c;
 	char name[16];
+	uint64_t epoch;
 	bool up;
 	struct wg_device dev;
 };
@@ -100,7 +110,8 @@ static bool read_device(const char *name, struct wg_device *d)
 		wg_device_clear(d);
 	sodium_memzero(d->priv, sizeof(d->priv));
 	d->has_priv = false;
-	qsort(d->peers, d->npeers, sizeof(*d->peers), cmp_pub);
+	if (d->npeers)
+		qsort(d->peers, d->npeers, sizeof(*d->peers), cmp_pub);
 	return up;
 }
 
@@ -140,7 +151,7 @@ static void job_done(uv_work_t *w, int status)
 
 	if (l) {
 		l->reading = false;
-		if (status == 0)
+		if (status == 0 && j->epoch == l->epoch)
 			live_set(j->c, l, j->up, &j->dev);
 	}
 	wg_device_clear(&j->dev);
@@ -176,6 +187,7 @@ static const struct wg_device *live_at(struct ctl *c, const char *name,
 
 		j->w.data = j;
 		j->c = c;
+		j->epoch = l->epoch;
 		snprintf(j->name, sizeof(j->name), "%s", name);
 		l->stale = false;
 		l->reading = uv_queue_work(c->loop, &j->w, job_work,
@@ -201,6 +213,19 @@ static void live_drop(struct ctl *c, const char *name)
 
 	if (l)
 		l->stale = true;
+}
+
+/* After a change of the device itself (its port, its key): the next view
+ * is read at once, and a read already queued is dropped. */
+static void live_forget(struct ctl *c, const char *name)
+{
+	struct wg_live *l = live_find(c, name);
+
+	if (l) {
+		l->epoch++;
+		l->read = false;
+		l->stale = false;
+	}
 }
 
 static const struct wg_peer *live_peer(const struct wg_device *live,
@@ -382,6 +407,19 @@ static void peer_event(struct ctl *c, const char *name,
 		  "public_key", key, "name", p->name ? p->name : ""));
 }
 
+/* While a config change awaits confirmation, runtime peers and devices
+ * are not changed: the peer checks run against the running config only,
+ * and the rollback would bring back a config that may declare the same
+ * peer or address, or lacks the device (409). */
+static int awaiting_confirm(struct ctl_req *r, json_t **res)
+{
+	if (!r->c->prev)
+		return CTL_OK;
+	return fail(res, CTL_CONFLICT, "awaiting_confirm", NULL,
+		    "a config change awaits confirmation: confirm it (POST "
+		    "/api/config/confirm) or let it roll back first");
+}
+
 /* --- devices ------------------------------------------------------------------ */
 
 static json_t *strs(char *const *v, size_t n)
@@ -450,32 +488,423 @@ static int m_device(struct ctl_req *r, json_t *p, json_t **res)
 	return CTL_OK;
 }
 
-/* POST /v1/devices/ and PATCH /v1/devices/NAME/: devices are the config's
- * (a device made here would vanish at the next reload), so both answer
- * 409 and say where to change them; a PATCH that changes nothing answers
- * the device, as wgrest does. */
+/* --- devices changed through the config ------------------------------------- */
+
+/* A device request (wgrest's DeviceCreateOrUpdateRequest) as the
+ * attributes of its wireguard block: each one given, checked, as an HCL
+ * literal. The literals may hold the private key: wiping buffers. */
+enum dev_attr {
+	DA_INTERFACE, DA_PORT, DA_KEY, DA_MARK, DA_ADDRESS, DA_DNS, DA_MTU,
+	DA_TABLE, NDA,
+};
+
+static const char *const dev_attr_names[NDA] = {
+	[DA_INTERFACE] = "interface", [DA_PORT] = "listen_port",
+	[DA_KEY] = "private_key", [DA_MARK] = "fwmark",
+	[DA_ADDRESS] = "address", [DA_DNS] = "dns", [DA_MTU] = "mtu",
+	[DA_TABLE] = "table",
+};
+
+struct dev_req {
+	const char *name;		/* "name", NULL when absent */
+	struct buf lit[NDA];		/* len 0: not given */
+	struct buf fields;		/* the body's field names, for the audit */
+};
+
+static void dev_req_clear(struct dev_req *q)
+{
+	for (size_t i = 0; i < NDA; i++)
+		buf_free(&q->lit[i]);
+	buf_free(&q->fields);
+}
+
+static int bad(json_t **res, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int bad(json_t **res, const char *field, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return fail(res, CTL_PARAMS, "invalid_request", field, "%s", msg);
+}
+
+/* A string without NUL, or NULL. */
+static const char *str_of(const json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	return s && strlen(s) == json_string_length(v) ? s : NULL;
+}
+
+/* An integer in [min, max] as a literal into out; false when it is not. */
+static bool int_lit(const json_t *v, json_int_t min, json_int_t max,
+		    struct buf *out)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < min ||
+	    json_integer_value(v) > max)
+		return false;
+	cfg_lit_int(out, json_integer_value(v));
+	return true;
+}
+
+/* An array of at most 64 addresses (with /LEN when flags say so) as a
+ * literal into out; 0, or 400 in *res. */
+static int addrs_lit(const json_t *v, const char *field, unsigned flags,
+		     struct buf *out, json_t **res)
+{
+	const char *items[64], *why = "not a string";
+	struct cfg_prefix pfx;
+	size_t i, n = json_array_size(v);
+
+	if (!json_is_array(v) || n > 64)
+		return bad(res, field, "%s: an array of at most 64 %s", field,
+			   flags ? "prefixes" : "addresses");
+	for (i = 0; i < n; i++) {
+		items[i] = str_of(json_array_get(v, i));
+		if (!items[i] || !addr_parse(items[i], flags, &pfx, &why))
+			return bad(res, field, "%s[%zu]: %s", field, i, why);
+	}
+	cfg_lit_strs(out, items, n);
+	return CTL_OK;
+}
+
+/* wgrest's hooks (wg-quick's PreUp and so on): moat runs none. */
+static bool is_hook(const char *k)
+{
+	return !strcmp(k, "pre_up") || !strcmp(k, "post_up") ||
+	       !strcmp(k, "pre_down") || !strcmp(k, "post_down");
+}
+
+/* "off", "auto", or a routing table's number (1 to 2^32 - 1). */
+static bool table_ok(const char *s)
+{
+	size_t n = strspn(s, "0123456789");
+
+	if (!strcmp(s, "off") || !strcmp(s, "auto"))
+		return true;
+	return n && n <= 10 && !s[n] && s[0] != '0' &&
+	       strtoull(s, NULL, 10) <= 4294967295ULL;
+}
+
+/* One field of the body into q; 0, or 400 in *res. */
+static int dev_field(struct dev_req *q, const char *k, const json_t *v,
+		     json_t **res)
+{
+	const char *s = str_of(v), *why = "not a string";
+
+	if (!strcmp(k, "name")) {
+		if (!s || !ifname_valid(s, false, &why))
+			return bad(res, "name", "name: %s", why);
+		q->name = s;
+		cfg_lit_str(&q->lit[DA_INTERFACE], s, strlen(s));
+	} else if (!strcmp(k, "listen_port")) {
+		if (!int_lit(v, 1, 65535, &q->lit[DA_PORT]))
+			return bad(res, k, "listen_port: 1 to 65535");
+	} else if (!strcmp(k, "firewall_mark")) {
+		if (!int_lit(v, 0, 4294967295LL, &q->lit[DA_MARK]))
+			return bad(res, k, "firewall_mark: 0 to 4294967295");
+	} else if (!strcmp(k, "mtu")) {
+		if (!int_lit(v, 1280, 65535, &q->lit[DA_MTU]))
+			return bad(res, k, "mtu: 1280 to 65535");
+	} else if (!strcmp(k, "private_key")) {
+		/* never quoted back: it is a secret */
+		if (!s || !wg_key_valid(s))
+			return bad(res, k, "private_key: not a WireGuard key "
+				   "(44 characters of base64)");
+		cfg_lit_str(&q->lit[DA_KEY], s, strlen(s));
+	} else if (!strcmp(k, "networks") || !strcmp(k, "addresses")) {
+		struct buf lit = BUF_INIT;
+		int st = addrs_lit(v, k, ADDR_NEED_PREFIX, &lit, res);
+
+		/* the same list twice (the Device answers both) is fine */
+		if (!st && q->lit[DA_ADDRESS].len &&
+		    strcmp(lit.p, q->lit[DA_ADDRESS].p))
+			st = bad(res, k, "networks and addresses differ: give "
+				 "one of them");
+		/* an empty list leaves them, as for a peer's allowed_ips */
+		if (!st && json_array_size(v) && !q->lit[DA_ADDRESS].len)
+			buf_adds(&q->lit[DA_ADDRESS], lit.p);
+		buf_free(&lit);
+		return st;
+	} else if (!strcmp(k, "dns")) {
+		return addrs_lit(v, k, 0, &q->lit[DA_DNS], res);
+	} else if (!strcmp(k, "table")) {
+		if (!s || !table_ok(s))
+			return bad(res, k, "table: \"off\", \"auto\" or a "
+				   "table number");
+		cfg_lit_str(&q->lit[DA_TABLE], s, strlen(s));
+	} else if (is_hook(k)) {
+		if (!json_is_array(v) || json_array_size(v))
+			return bad(res, k, "%s: moat runs no hook commands "
+				   "(leave it out or empty)", k);
+	} else {
+		return bad(res, NULL, "unknown field \"%.32s\"", k);
+	}
+	return CTL_OK;
+}
+
+/* The body as q; 0, or 400 in *res. Nothing is quoted back from it but
+ * its field names and what was wrong. */
+static int dev_req_parse(const json_t *body, struct dev_req *q, json_t **res)
+{
+	const char *k;
+	json_t *v;
+	int st;
+
+	if (!json_is_object(body))
+		return bad(res, "body", "the body is not a JSON object");
+	json_object_foreach((json_t *)body, k, v) {
+		if ((st = dev_field(q, k, v, res)) != CTL_OK)
+			return st;
+		buf_printf(&q->fields, "%s%.32s", q->fields.len ? ", " : "", k);
+	}
+	return CTL_OK;
+}
+
+static bool wg_enabled(const struct cfg_wireguard *w)
+{
+	return !(w->enabled.set && !w->enabled.v);
+}
+
+/* The config's block of device name (by its interface, or its label when
+ * it has none), enabled, or with any also disabled ones and those whose
+ * label is name. */
+static const struct cfg_wireguard *config_device(const struct ctl_gen *g,
+						 const char *name, bool any)
+{
+	CFG_EACH(const struct cfg_vpn, vpn, g->cfg->vpn)
+		CFG_EACH(const struct cfg_wireguard, w, vpn->wireguard) {
+			const char *ifn = w->interface.v ? w->interface.v :
+					  w->o.name;
+
+			if (!strcmp(ifn, name) && (any || wg_enabled(w)))
+				return w;
+			if (any && !strcmp(w->o.name, name))
+				return w;
+		}
+	return NULL;
+}
+
+/* The running text with a new device's block in vpn (made when there is
+ * none) into out; 0, or -1 with err. */
+static int text_with_device(const struct ctl_gen *g, const struct dev_req *q,
+			    struct buf *out, char *err, size_t errlen)
+{
+	static const struct cfg_step vpn = { "vpn", NULL, 0 };
+	struct buf blk = BUF_SECRET_INIT;
+	int r;
+
+	buf_adds(&blk, "wireguard ");
+	cfg_lit_str(&blk, q->name, strlen(q->name));
+	buf_adds(&blk, " {\n");
+	for (size_t i = 0; i < NDA; i++)
+		if (q->lit[i].len)
+			buf_printf(&blk, "  %s = %s\n", dev_attr_names[i],
+				   q->lit[i].p);
+	buf_adds(&blk, "}\n");
+	r = cfg_edit_add(out, g->text, g->len, &vpn, 1, blk.p, err, errlen);
+	buf_free(&blk);
+	return r;
+}
+
+/* The running text with what q gives set in w's block into out; 0, or -1
+ * with err. */
+static int text_changed(const struct ctl_gen *g,
+			const struct cfg_wireguard *w, const struct dev_req *q,
+			struct buf *out, char *err, size_t errlen)
+{
+	const char *const label[] = { w->o.name };
+	const struct cfg_step path[] = { { "vpn", NULL, 0 },
+					 { "wireguard", label, 1 } };
+	struct buf cur = BUF_SECRET_INIT;
+	int r = 0;
+
+	buf_add(&cur, g->text, g->len);
+	/* the interface is the device's name: it does not change */
+	for (size_t i = DA_INTERFACE + 1; i < NDA && !r; i++) {
+		if (!q->lit[i].len)
+			continue;
+		buf_reset(out);
+		r = cfg_edit_set(out, cur.p, cur.len, path, 2,
+				 dev_attr_names[i], q->lit[i].p, err, errlen);
+		if (!r) {
+			buf_reset(&cur);
+			buf_add(&cur, out->p, out->len);
+		}
+	}
+	buf_reset(out);
+	if (!r)
+		buf_add(out, cur.p, cur.len);
+	buf_free(&cur);
+	return r;
+}
+
+/* ctl_apply refused the text: 422 with its diagnostics. */
+static int not_applied(json_t **res)
+{
+	const char *first = NULL;
+	json_t *d;
+	size_t i;
+
+	json_array_foreach(json_object_get(*res, "diagnostics"), i, d) {
+		const char *sev = json_string_value(json_object_get(d,
+						    "severity"));
+
+		if (sev && !strcmp(sev, "error")) {
+			first = json_string_value(json_object_get(d,
+						  "message"));
+			break;
+		}
+	}
+	/* an error, not an apply's answer (server.c answers one with
+	 * "components" as a result): the diagnostics say what went wrong */
+	json_object_del(*res, "components");
+	json_object_del(*res, "ok");
+	json_object_set_new(*res, "error", json_string(first ? first :
+			    "the config did not apply"));
+	json_object_set_new(*res, "code", json_string("invalid_config"));
+	return CTL_INVALID;
+}
+
+/* Applies text as the running config, as `POST /api/config/apply` does
+ * (validated, only what changed applied, written to the config file,
+ * a revision recorded and audited, rolled back on failure), and answers
+ * device name as it now runs. */
+static int apply_device(struct ctl_req *r, const char *action,
+			const char *name, const struct dev_req *q,
+			const struct buf *text, json_t **res)
+{
+	struct ctl *c = r->c;
+	struct wg_device *d;
+	char detail[200];
+	int st;
+
+	snprintf(detail, sizeof(detail), "%.16s: %.150s", name,
+		 q->fields.len ? q->fields.p : "");
+	if (ctl_apply(c, c->config_path, text->p, 0, &r->who, res) < 0) {
+		st = not_applied(res);
+		ctl_audit(c, &r->who, action, detail, json_string_value(
+			  json_object_get(*res, "error")));
+		return st;
+	}
+	snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail),
+		 " (revision %lld)", c->cur->revision);
+	ctl_audit(c, &r->who, action, detail, "ok");
+	json_decref(*res);
+	live_forget(c, name);
+	if (!(d = plan_device(c->cur, name)))
+		return fail(res, CTL_FAILED, "internal_error", NULL, "%s is "
+			    "not in the applied config", name);
+	*res = device_json(c, d);
+	return CTL_OK;
+}
+
+/* POST /v1/devices/: a wireguard block added to the config (in vpn,
+ * labelled and with interface = the name), applied. */
+static int device_add(struct ctl_req *r, struct dev_req *q, json_t **res)
+{
+	struct buf text = BUF_SECRET_INIT;
+	char err[512];
+	int st;
+
+	if (!q->name)
+		return bad(res, "name", "name: the device's interface name is "
+			   "required");
+	if (config_device(r->c->cur, q->name, true))
+		return fail(res, CTL_CONFLICT, "device_exists", "name", "the "
+			    "config has a WireGuard device \"%s\" already",
+			    q->name);
+	if (text_with_device(r->c->cur, q, &text, err, sizeof(err)) < 0)
+		st = fail(res, CTL_CONFLICT, "device_in_config", NULL, "the "
+			  "running config cannot take a new device: %s", err);
+	else
+		st = apply_device(r, "wg.device.add", q->name, q, &text, res);
+	buf_free(&text);
+	return st;
+}
+
+/* PATCH /v1/devices/NAME/: what the body gives set in the device's
+ * block, applied; nothing to change answers the device. */
+static int device_update(struct ctl_req *r, const char *name,
+			 struct dev_req *q, json_t **res)
+{
+	const struct cfg_wireguard *w = config_device(r->c->cur, name, false);
+	struct buf text = BUF_SECRET_INIT;
+	char err[512];
+	int st;
+
+	if (q->name && strcmp(q->name, name))
+		return bad(res, "name", "a device's name cannot change");
+	if (!w)
+		return fail(res, CTL_CONFLICT, "device_in_config", NULL, "%s "
+			    "has no wireguard block in the running config",
+			    name);
+	if (q->lit[DA_KEY].len && w->private_key_file.v)
+		return fail(res, CTL_CONFLICT, "device_in_config",
+			    "private_key", "%s's key is read from "
+			    "private_key_file: change that file, or the "
+			    "config (PUT /api/config/staged)", name);
+	if (text_changed(r->c->cur, w, q, &text, err, sizeof(err)) < 0) {
+		st = fail(res, CTL_CONFLICT, "device_in_config", NULL, "the "
+			  "block of %s cannot be changed in the config text "
+			  "(%s): change it with PUT /api/config/staged", name,
+			  err);
+	} else if (text.len == r->c->cur->len &&
+		   !memcmp(text.p, r->c->cur->text, text.len)) {
+		*res = device_json(r->c, plan_device(r->c->cur, name));
+		st = CTL_OK;
+	} else {
+		st = apply_device(r, "wg.device.update", name, q, &text, res);
+	}
+	buf_free(&text);
+	return st;
+}
+
+/* {"device": NAME (PATCH), "create": bool, "body": {...}}: POST
+ * /v1/devices/ and PATCH /v1/devices/NAME/ as changes of the config (a
+ * device made beside it would vanish at the next reload). The private
+ * key in the body is wiped once it is in the literal. */
 static int m_device_set(struct ctl_req *r, json_t *p, json_t **res)
 {
 	const char *name = json_string_value(json_object_get(p, "device"));
 	json_t *body = json_object_get(p, "body");
+	json_t *key = json_object_get(body, "private_key");
 	bool create = json_is_true(json_object_get(p, "create"));
-	struct wg_device *d = name ? plan_device(r->c->cur, name) : NULL;
+	struct dev_req q = { .name = NULL };
+	int st;
 
-	if (!json_is_object(body))
-		return fail(res, CTL_PARAMS, "invalid_request", "body",
-			    "params: {\"device\", \"create\", \"body\"}");
-	if (!create && !d)
-		return fail(res, CTL_NOTFOUND, "device_not_found", NULL,
-			    "no WireGuard device \"%.32s\" in the running "
-			    "config", name ? name : "");
-	if (!create && !json_object_size(body)) {
-		*res = device_json(r->c, d);
-		return CTL_OK;
+	for (size_t i = 0; i < NDA; i++)
+		q.lit[i].secret = true;
+	if (!json_is_object(body) || (!create && !name)) {
+		st = fail(res, CTL_PARAMS, "invalid_request", "body",
+			  "params: {\"device\", \"create\", \"body\"}");
+		goto out;
 	}
-	return fail(res, CTL_CONFLICT, create && d ? "device_exists" :
-		    "device_in_config", NULL, "WireGuard devices are declared "
-		    "in the config (vpn { wireguard \"NAME\" { ... } }): change "
-		    "it with PUT /api/config/staged and POST /api/config/apply");
+	if (!create && !plan_device(r->c->cur, name)) {
+		st = fail(res, CTL_NOTFOUND, "device_not_found", NULL, "no "
+			  "WireGuard device \"%.32s\" in the running config",
+			  name);
+		goto out;
+	}
+	if ((st = dev_req_parse(body, &q, res)) != CTL_OK)
+		goto out;
+	if (!create && !json_object_size(body)) {
+		*res = device_json(r->c, plan_device(r->c->cur, name));
+		goto out;
+	}
+	if ((st = awaiting_confirm(r, res)) != CTL_OK)
+		goto out;
+	st = create ? device_add(r, &q, res) : device_update(r, name, &q, res);
+out:
+	if (json_is_string(key))
+		sodium_memzero((char *)json_string_value(key),
+			       json_string_length(key));
+	dev_req_clear(&q);
+	return st;
 }
 
 /* --- peers ------------------------------------------------------------------- */
@@ -690,19 +1119,6 @@ static int clashes(const struct wg_device *d, const struct wg_peer *np,
 			    o->name);
 	}
 	return CTL_OK;
-}
-
-/* While a config change awaits confirmation, runtime peers are not
- * changed: the peer checks run against the running config only, and the
- * rollback would bring back a config that may declare the same peer or
- * address (409). */
-static int awaiting_confirm(struct ctl_req *r, json_t **res)
-{
-	if (!r->c->prev)
-		return CTL_OK;
-	return fail(res, CTL_CONFLICT, "awaiting_confirm", NULL,
-		    "a config change awaits confirmation: confirm it (POST "
-		    "/api/config/confirm) or let it roll back first");
 }
 
 static int m_peer_add(struct ctl_req *r, json_t *p, json_t **res)

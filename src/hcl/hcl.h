@@ -101,6 +101,9 @@ struct hcl_env {
 struct hcl_file *hcl_parse(const char *name, const char *src, size_t len,
 			   const struct hcl_env *env, struct diag_list *dl);
 void hcl_file_free(struct hcl_file *f);
+/* The byte offset in src (the text hcl_parse read) of a position its
+ * tree gives: for tools that edit the text in place (config/edit.c). */
+size_t hcl_offset(const char *src, size_t len, const struct pos *at);
 
 /* Adds an error to dl for every HCL_ERROR value in the tree; returns how
  * many. */

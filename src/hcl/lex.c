@@ -54,6 +54,29 @@ void lex_advance(struct lexer *lx, size_t n)
 	}
 }
 
+/* The inverse of lex_advance's count: where line and column are. */
+size_t hcl_offset(const char *src, size_t len, const struct pos *at)
+{
+	size_t off = len >= 3 && !memcmp(src, "\xef\xbb\xbf", 3) ? 3 : 0;
+	int line = 1, col = 1;
+
+	while (off < len && line < at->line)
+		if (src[off++] == '\n')
+			line++;
+	while (off < len && col < at->col && src[off] != '\n') {
+		unsigned char c = (unsigned char)src[off];
+
+		if ((c & 0xc0) != 0x80 && !(c == '\r' && off + 1 < len &&
+					     src[off + 1] == '\n'))
+			col++;
+		off++;
+	}
+	/* the rest of the character the count stopped in */
+	while (off < len && ((unsigned char)src[off] & 0xc0) == 0x80)
+		off++;
+	return off;
+}
+
 bool lex_at_newline(const struct lexer *lx, size_t *n)
 {
 	const char *p = lx->src + lx->off;

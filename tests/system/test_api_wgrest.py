@@ -72,6 +72,7 @@ class Vpn:
     def __init__(self, ctl):
         tag = f"{os.getpid() % 100000}x{next(_seq)}"
         self.ctl, self.dev, self.cdev = ctl, f"mq{tag}", f"mp{tag}"
+        self.tag, self.extra = tag, []      # devices a test makes
         self.cfg_priv, self.cfg_pub = wg_genkey()
         ctl.write(BASE + f'api {{\n  listen = "127.0.0.1:{PORT}"\n}}\n'
                   f'vpn {{\n  wireguard "vpn0" {{\n'
@@ -107,7 +108,7 @@ class Vpn:
                                "peers").stdout.split()
 
     def cleanup(self):
-        for name in (self.dev, self.cdev):
+        for name in (self.dev, self.cdev, *self.extra):
             try:
                 os.unlink(f"/var/run/wireguard/{name}.sock")
             except FileNotFoundError:
@@ -260,12 +261,7 @@ def test_bad_requests_and_roles(vpn):
     # no credentials at all
     anon = Client(vpn.ctl.gw.name, "127.0.0.1", PORT)
     assert anon.get(f"{base}/peers/")[0] == 401
-    # devices are the config's: 409 with the way to change them
-    st, _, e = vpn.admin.post("/v1/devices/", {"name": "wg9",
-                                               "listen_port": 51999})
-    assert st == 409 and "/api/config/staged" in e["message"], e
-    st, _, e = vpn.admin.request("PATCH", f"{base}/", {"listen_port": 1})
-    assert st == 409 and "/api/config/staged" in e["message"], e
+    # devices are admin's (test_device_* below)
     assert op.request("PATCH", f"{base}/", {"listen_port": 1})[0] == 403
     # quick.conf.png's width is bounded
     for w in ("0", "10", "100000", "abc"):
@@ -534,3 +530,183 @@ def test_patch_makes_a_lost_peer_whole_again(vpn):
     line = [l.split("\t") for l in dump.splitlines() if l.startswith(pub)]
     assert line, dump
     assert line[0][3] == "10.80.0.30/32" and line[0][7] == "30", line
+
+
+def revision_ids(admin):
+    st, _, revs = admin.get("/api/config/revisions")
+    assert st == 200, revs
+    return [r["id"] for r in revs["revisions"]]
+
+
+def test_device_create_and_patch(vpn):
+    """A device made through the API is a block added to the config file
+    and applied as a staged config is: wg sees it, the file has it, a
+    revision is recorded, and a PATCH changes the block and the device."""
+    admin, gw = vpn.admin, vpn.ctl.gw
+    name = f"mn{vpn.tag}"
+    vpn.extra.append(name)
+    priv, pub = wg_genkey()
+    old = vpn.ctl.cfg.read_text()
+    revs = revision_ids(admin)
+    st, _, d = admin.post("/v1/devices/", {
+        "name": name, "listen_port": WG_PORT + 1, "private_key": priv,
+        "firewall_mark": 42, "networks": ["10.81.0.1/24"]})
+    assert st == 201, d
+    assert d["name"] == name and d["public_key"] == pub, d
+    assert d["listen_port"] == WG_PORT + 1 and d["firewall_mark"] == 42
+    assert d["networks"] == ["10.81.0.1/24"] and d["peers_count"] == 0
+    assert "private_key" not in d
+    # the device runs as the config says
+    assert gw.run("wg", "show", name, "listen-port").stdout.strip() == \
+        str(WG_PORT + 1)
+    assert gw.run("wg", "show", name, "public-key").stdout.strip() == pub
+    assert gw.run("wg", "show", name, "fwmark").stdout.strip() == "0x2a"
+    addrs = json.loads(gw.run("ip", "-j", "addr", "show", name).stdout)
+    assert {"10.81.0.1"} <= {a["local"] for a in addrs[0]["addr_info"]}
+    # the file has the block, inside vpn, and the rest as it was
+    text = vpn.ctl.cfg.read_text()
+    assert f'  wireguard "{name}" {{\n    interface = "{name}"\n' in text
+    assert f"    listen_port = {WG_PORT + 1}\n" in text
+    assert '    address = ["10.81.0.1/24"]\n' in text
+    head = old[:old.rindex("}")]          # everything before vpn's brace
+    assert text.startswith(head) and text.endswith("}\n")
+    # listed; the API's config shows it, its key redacted
+    st, _, devs = admin.get("/v1/devices/")
+    assert name in [x["name"] for x in devs]
+    st, _, cfg = admin.get("/api/config")
+    assert f'wireguard "{name}"' in cfg["config"]
+    assert '    private_key = "(redacted)"' in cfg["config"]
+    assert priv not in cfg["config"]
+    # a revision, audited; the key nowhere in the log or the audit
+    now = revision_ids(admin)
+    assert now[0] not in revs and cfg["revision"] == now[0]
+    audit = vpn.ctl.audit()
+    assert "wg.device.add" in audit and name in audit
+    assert priv not in audit and priv not in vpn.ctl.log.read_text()
+    # a reload finds nothing to do: the file is what runs
+    assert "wg: unchanged" in vpn.ctl.ask("reload").stdout
+    # PATCH: the port changes in the file and on the device
+    st, _, d = admin.request("PATCH", f"/v1/devices/{name}/",
+                             {"listen_port": WG_PORT + 2})
+    assert st == 200 and d["listen_port"] == WG_PORT + 2, d
+    assert gw.run("wg", "show", name, "listen-port").stdout.strip() == \
+        str(WG_PORT + 2)
+    assert f"    listen_port = {WG_PORT + 2}\n" in vpn.ctl.cfg.read_text()
+    assert admin.get(f"/v1/devices/{name}/")[2]["listen_port"] == \
+        WG_PORT + 2
+    assert "wg.device.update" in vpn.ctl.audit()
+    # the config's own device too; the same values again change nothing
+    st, _, d = admin.request("PATCH", f"{vpn.base}/",
+                             {"networks": ["10.80.0.1/24", "fd80::1/64"],
+                              "mtu": 1380})
+    assert st == 200 and d["networks"] == ["10.80.0.1/24", "fd80::1/64"]
+    assert d["mtu"] == 1380
+    before = revision_ids(admin)
+    st, _, d = admin.request("PATCH", f"{vpn.base}/", {"mtu": 1380})
+    assert st == 200 and revision_ids(admin) == before
+    # without a key: moat makes one and keeps it, as for the config's
+    other = f"mo{vpn.tag}"
+    vpn.extra.append(other)
+    st, _, d = admin.post("/v1/devices/", {"name": other})
+    assert st == 201, d
+    assert gw.run("wg", "show", other, "public-key").stdout.strip() == \
+        d["public_key"] != ""
+    assert "private_key" not in vpn.ctl.cfg.read_text().split(
+        f'wireguard "{other}"')[1]
+    # a name the config has answers 409
+    for taken in (name, vpn.dev, "vpn0"):
+        st, _, e = admin.post("/v1/devices/", {"name": taken})
+        assert st == 409 and e["code"] == "device_exists", e
+
+
+def test_device_requests_refused(vpn):
+    admin, op, viewer = vpn.admin, vpn.op, vpn.viewer
+    name = f"mn{vpn.tag}"
+    vpn.extra.append(name)
+    old = vpn.ctl.cfg.read_text()
+    # bad input: 400 before anything is edited
+    for body in ({"listen_port": 51990},                 # no name
+                 {"name": ""}, {"name": "has space"}, {"name": "a/b"},
+                 {"name": "x" * 16}, {"name": 7},
+                 {"name": name, "listen_port": 0},
+                 {"name": name, "listen_port": 70000},
+                 {"name": name, "listen_port": "51990"},
+                 {"name": name, "networks": ["10.82.0.1"]},
+                 {"name": name, "networks": ["nope/24"]},
+                 {"name": name, "private_key": "not a key"},
+                 {"name": name, "mtu": 100},
+                 {"name": name, "table": "main"},
+                 {"name": name, "post_up": ["rm -rf /"]},
+                 {"name": name, "colour": "red"}):
+        st, _, e = admin.post("/v1/devices/", body)
+        assert st == 400 and e["code"] == "invalid_request", (body, e)
+    st, _, e = admin.request("PATCH", f"{vpn.base}/", {"name": "other0"})
+    assert st == 400, e
+    st, _, e = admin.request("PATCH", f"{vpn.base}/", {"listen_port": -1})
+    assert st == 400, e
+    # roles: admin only
+    for c in (op, viewer):
+        assert c.post("/v1/devices/", {"name": name})[0] == 403
+        assert c.request("PATCH", f"{vpn.base}/",
+                         {"listen_port": 51991})[0] == 403
+    # no such device
+    st, _, e = admin.request("PATCH", "/v1/devices/nope0/",
+                             {"listen_port": 51991})
+    assert st == 404 and e["code"] == "device_not_found", e
+    # a config that does not apply: 422 with the diagnostics, and the
+    # file and the device as they were (the port is vpn0's)
+    st, _, e = admin.post("/v1/devices/", {"name": name,
+                                           "listen_port": WG_PORT})
+    assert st == 422 and e["code"] == "invalid_config", e
+    assert "listen_port" in e["message"] and e["diagnostics"], e
+    assert vpn.ctl.cfg.read_text() == old
+    assert admin.get(f"/v1/devices/{name}/")[0] == 404
+    assert "wg.device.add" in vpn.ctl.audit()
+    assert vpn.ctl.gw.run("wg", "show", name, check=False).returncode != 0
+    # a name a link that is not WireGuard has: refused by the apply, and
+    # the link as it was
+    st, _, e = admin.post("/v1/devices/", {"name": "eth1"})
+    assert st == 422 and "not a WireGuard" in e["message"], e
+    addrs = json.loads(vpn.ctl.gw.run("ip", "-j", "addr", "show",
+                                      "eth1").stdout)
+    assert "10.0.0.1" in {a["local"] for a in addrs[0]["addr_info"]}
+    # nothing was edited by any of it
+    assert vpn.ctl.cfg.read_text() == old
+
+
+def test_device_changes_wait_for_confirmation(vpn):
+    """While a change is on probation a device is not changed (409), and a
+    config staged before a device change is refused by apply (it was
+    staged against an older revision)."""
+    admin = vpn.admin
+    name = f"mn{vpn.tag}"
+    vpn.extra.append(name)
+    st, _, cfg = admin.get("/api/config")
+    staged = cfg["config"] + "# staged before\n"
+    st, _, e = admin.request("PUT", "/api/config/staged", staged,
+                             headers={"Content-Type": "text/plain"})
+    assert st == 200, e
+    st, _, d = admin.post("/v1/devices/", {"name": name,
+                                           "listen_port": WG_PORT + 3})
+    assert st == 201, d
+    st, _, e = admin.post("/api/config/apply")
+    assert st == 409 and "changed since this was staged" in e["message"], e
+    # stage again, apply on probation: device changes wait
+    st, _, cfg = admin.get("/api/config")
+    st, _, e = admin.request("PUT", "/api/config/staged",
+                             cfg["config"] + "# on probation\n",
+                             headers={"Content-Type": "text/plain"})
+    assert st == 200, e
+    st, _, e = admin.post("/api/config/apply", {"confirm_within": 60})
+    assert st == 200, e
+    st, _, e = admin.request("PATCH", f"/v1/devices/{name}/",
+                             {"listen_port": WG_PORT + 4})
+    assert st == 409 and e["code"] == "awaiting_confirm", e
+    st, _, e = admin.post("/v1/devices/", {"name": f"mo{vpn.tag}"})
+    assert st == 409 and e["code"] == "awaiting_confirm", e
+    assert admin.post("/api/config/confirm")[0] == 200
+    st, _, d = admin.request("PATCH", f"/v1/devices/{name}/",
+                             {"listen_port": WG_PORT + 4})
+    assert st == 200 and d["listen_port"] == WG_PORT + 4, d
+    assert vpn.ctl.gw.run("wg", "show", name,
+                          "listen-port").stdout.strip() == str(WG_PORT + 4)
