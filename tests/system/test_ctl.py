@@ -389,10 +389,29 @@ def test_unconfirmed_change_does_not_survive_a_crash(ctl, tmp_path):
     assert "restarted before it was confirmed" in ctl.audit()
 
 
-def test_runtime_peers_go_through_ctl(ctl):
+@pytest.fixture
+def wgdev():
+    """Names for wireguard-go devices, unique to this run; their UAPI
+    sockets (in /var/run/wireguard, shared by every namespace) are removed
+    at the end: the namespace's teardown kills wireguard-go with SIGKILL,
+    which leaves them. Ask for it before `ctl`, so that it ends after."""
+    names = []
+
+    def make(prefix):
+        names.append(f"{prefix}{os.getpid() % 100000}")
+        return names[-1]
+    yield make
+    for name in names:
+        try:
+            os.unlink(f"/var/run/wireguard/{name}.sock")
+        except FileNotFoundError:
+            pass
+
+
+def test_runtime_peers_go_through_ctl(wgdev, ctl):
     """moat wg peer add/del with ctl running: the device changes, ctl's
     plan takes the peer (a reload leaves it), and both are audited."""
-    dev = f"mc{os.getpid() % 100000}"
+    dev = wgdev("mc")
     ctl.write(BASE + f'vpn {{\n  wireguard "vpn0" {{\n'
               f'    interface   = "{dev}"\n    listen_port = 51999\n'
               f'    address     = ["10.78.0.1/24"]\n  }}\n}}\n')
@@ -488,11 +507,11 @@ def test_https_listener_from_the_config(ctl, tmp_path):
             assert "tls_key" not in target, (pid, target)
 
 
-def test_wireguard_go_restarted_under_ctl_gets_its_peers(ctl):
+def test_wireguard_go_restarted_under_ctl_gets_its_peers(wgdev, ctl):
     """The supervisor restarts a killed wireguard-go; with ctl running it
     is ctl that puts the peers back (the file did not change, so an apply
     of it would find nothing to do)."""
-    dev = f"mk{os.getpid() % 100000}"
+    dev = wgdev("mk")
     pub = ctl.gw.run(ctl.moat, "wg", "pubkey", input=ctl.gw.run(
         ctl.moat, "wg", "genkey").stdout).stdout.strip()
     ctl.write(BASE + f'vpn {{\n  wireguard "vpn0" {{\n'
