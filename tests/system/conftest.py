@@ -279,3 +279,22 @@ def gateway(netns_factory):
 def python3():
     """An interpreter for servers run in a namespace: this one."""
     return sys.executable or shutil.which("python3")
+
+
+@pytest.fixture
+def wgdev():
+    """Names for wireguard-go devices, unique to this run; their UAPI
+    sockets (in /var/run/wireguard, shared by every namespace) are removed
+    at the end: the namespace's teardown kills wireguard-go with SIGKILL,
+    which leaves them. Ask for it before `ctl`, so that it ends after."""
+    names = []
+
+    def make(prefix):
+        names.append(f"{prefix}{os.getpid() % 100000}")
+        return names[-1]
+    yield make
+    for name in names:
+        try:
+            os.unlink(f"/var/run/wireguard/{name}.sock")
+        except FileNotFoundError:
+            pass

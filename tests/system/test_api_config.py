@@ -78,9 +78,9 @@ def wg_key():
                           check=True).stdout.strip()
 
 
-def test_running_config_never_shows_a_secret(ctl):
+def test_running_config_never_shows_a_secret(wgdev, ctl):
     key = wg_key()
-    dev = f"mcfg{os.getpid() % 100000}"
+    dev = wgdev("mcfg")
     vpn = (f'vpn {{\n  wireguard "vpn0" {{\n    interface   = "{dev}"\n'
            f'    private_key = "{key}"\n    listen_port = 51998\n'
            f'    address     = ["10.78.0.1/24"]\n  }}\n}}\n')

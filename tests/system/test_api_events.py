@@ -222,8 +222,8 @@ def test_handshake_is_checked_like_any_request(ctl):
     ev.close()
 
 
-def test_events_of_applies_peers_and_the_monitor(ctl, tmp_path):
-    dev = f"me{os.getpid() % 100000}"
+def test_events_of_applies_peers_and_the_monitor(wgdev, ctl, tmp_path):
+    dev = wgdev("me")
     c = start(ctl, wg_block(dev))
     _, viewer = token(c, "viewer")
     ev = Events(ctl.gw.name, bearer(viewer))
@@ -284,9 +284,9 @@ def lan_peer(ctl, tmp_path, name):
     return pub, key
 
 
-def test_handshake_event_and_peer_metrics(ctl, tmp_path):
-    dev = f"mh{os.getpid() % 100000}"
-    road = f"mk{os.getpid() % 100000}"
+def test_handshake_event_and_peer_metrics(wgdev, ctl, tmp_path):
+    dev = wgdev("mh")
+    road = wgdev("mr")
     c = start(ctl, wg_block(dev))
     _, viewer = token(c, "viewer")
     gw_pub = ctl.gw.run("wg", "show", dev, "public-key").stdout.strip()

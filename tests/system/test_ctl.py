@@ -389,25 +389,6 @@ def test_unconfirmed_change_does_not_survive_a_crash(ctl, tmp_path):
     assert "restarted before it was confirmed" in ctl.audit()
 
 
-@pytest.fixture
-def wgdev():
-    """Names for wireguard-go devices, unique to this run; their UAPI
-    sockets (in /var/run/wireguard, shared by every namespace) are removed
-    at the end: the namespace's teardown kills wireguard-go with SIGKILL,
-    which leaves them. Ask for it before `ctl`, so that it ends after."""
-    names = []
-
-    def make(prefix):
-        names.append(f"{prefix}{os.getpid() % 100000}")
-        return names[-1]
-    yield make
-    for name in names:
-        try:
-            os.unlink(f"/var/run/wireguard/{name}.sock")
-        except FileNotFoundError:
-            pass
-
-
 def test_runtime_peers_go_through_ctl(wgdev, ctl):
     """moat wg peer add/del with ctl running: the device changes, ctl's
     plan takes the peer (a reload leaves it), and both are audited."""
