@@ -486,7 +486,7 @@ static int rpc_code(int status)
  * apply that failed answers with its details as a result (the CLI
  * prints them); every other failure is an error whose data is what res
  * holds besides "error". */
-static json_t *answer_of(json_t *id, const char *name, int status, json_t *res)
+static json_t *answer_of(json_t *id, int status, json_t *res)
 {
 	json_t *ans, *data;
 	const char *msg;
@@ -501,7 +501,6 @@ static json_t *answer_of(json_t *id, const char *name, int status, json_t *res)
 		json_object_set(json_object_get(ans, "error"), "data", data);
 	json_decref(data);
 	json_decref(res);
-	(void)name;
 	return ans;
 }
 
@@ -605,8 +604,8 @@ static void dispatch(struct ctl_conn *k, json_t *msg)
 			if (st == CTL_DENIED)
 				audit_api_refusal(c, &r.who, name, "csrf");
 			if (st != CTL_OK) {
-				send_answer(k, r.id, name, answer_of(r.id,
-					    name, st, res));
+				send_answer(k, r.id, name,
+					    answer_of(r.id, st, res));
 				return;
 			}
 		} else {
@@ -637,8 +636,7 @@ static void dispatch(struct ctl_conn *k, json_t *msg)
 	} else {
 		st = m->fn(&r, params, &res);
 		if (st != CTL_ANSWERED && st != CTL_ASYNC)
-			send_answer(k, r.id, name, answer_of(r.id, name, st,
-				    res));
+			send_answer(k, r.id, name, answer_of(r.id, st, res));
 	}
 	/* a kept request (CTL_ASYNC) has its own copy */
 	sodium_memzero(r.session, sizeof(r.session));
@@ -662,7 +660,7 @@ void ctl_req_answer(struct ctl_req *r, int status, json_t *res)
 	struct ctl_conn *k = r->k;
 
 	if (!k->closing)
-		send_answer(k, r->id, NULL, answer_of(r->id, NULL, status,
+		send_answer(k, r->id, NULL, answer_of(r->id, status,
 			    res));
 	else
 		json_decref(res);
